@@ -1,0 +1,566 @@
+#include "dhcp/dhcp4_client.hpp"
+
+#include <algorithm>
+
+namespace netdhcp::dhcp4 {
+
+using namespace std::chrono_literals;
+
+std::string_view to_string(State state) {
+  switch (state) {
+    case State::Init: return "init";
+    case State::Selecting: return "selecting";
+    case State::Requesting: return "requesting";
+    case State::Rebooting: return "rebooting";
+    case State::Probing: return "probing";
+    case State::Bound: return "bound";
+    case State::Renewing: return "renewing";
+    case State::Rebinding: return "rebinding";
+    case State::Stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Event::Kind kind) {
+  switch (kind) {
+    case Event::Kind::Bound: return "bound";
+    case Event::Kind::Renewed: return "renewed";
+    case Event::Kind::AddressChanged: return "address-changed";
+    case Event::Kind::Expired: return "expired";
+    case Event::Kind::Nak: return "nak";
+    case Event::Kind::Declined: return "declined";
+    case Event::Kind::Released: return "released";
+  }
+  return "unknown";
+}
+
+std::optional<Ipv4Address> Lease::gateway() const {
+  if (!classless_routes.empty()) {
+    for (const auto& route : classless_routes)
+      if (route.prefix_length == 0) return route.router;
+    return std::nullopt;
+  }
+  if (!routers.empty()) return routers.front();
+  return std::nullopt;
+}
+
+namespace {
+
+// RFC 2131 section 4.1: "the delay before the first retransmission SHOULD be 4 seconds
+// randomized by the value of a uniform random number chosen from the range -1 to +1 ...
+// The delay before the next retransmission SHOULD be 8 seconds ... up to a maximum of 64".
+// We start at 1 s (jitter +-0.5 s) instead of 4 s: a container start waits on this exchange,
+// and one lost packet on a quiet LAN must not cost it 4 seconds. The doubling and the 64 s
+// ceiling are the RFC's.
+Duration retransmit_delay(unsigned transmissions, const RandomSource& random) {
+  unsigned exponent = transmissions == 0 ? 0 : std::min(transmissions - 1, 6u);
+  Duration base = std::min<Duration>(Seconds(1u << exponent), 64s);
+  return base + random_between(random, -500ms, 500ms);
+}
+
+// How often a DHCPREQUEST in REQUESTING or INIT-REBOOT is sent before starting over
+// (RFC 2131 section 3.1.5: "after employing the retransmission algorithm"): 1+2+4+8 s.
+constexpr unsigned kMaxRequestTransmissions = 4;
+
+// RFC 2131 section 4.4.5: "the client SHOULD wait one-half of the remaining time until T2 (in
+// RENEWING state) and one-half of the remaining lease time (in REBINDING state), down to a
+// minimum of 60 seconds, before retransmitting the DHCPREQUEST message."
+Duration renewal_retransmit_delay(TimePoint now, TimePoint phase_end) {
+  return std::max<Duration>((phase_end - now) / 2, 60s);
+}
+
+// RFC 2131 section 4.4.5: T1 defaults to 0.5 and T2 to 0.875 of the lease; values from the
+// server (options 58, 59) are used when they are consistent (T1 < T2 < lease).
+void choose_renewal_times(Lease& lease, std::optional<std::uint32_t> t1,
+                          std::optional<std::uint32_t> t2) {
+  auto total = lease.lease_time;
+  Seconds default_t1 = total / 2;
+  Seconds default_t2 = total * 7 / 8;
+  Seconds chosen_t2 = t2 && Seconds(*t2) < total ? Seconds(*t2) : default_t2;
+  Seconds chosen_t1 = t1 && Seconds(*t1) < chosen_t2 ? Seconds(*t1) : std::min(default_t1, chosen_t2);
+  lease.t1 = chosen_t1;
+  lease.t2 = chosen_t2;
+}
+
+// RFC 2131 section 3.1.5: "The client SHOULD wait a minimum of ten seconds before restarting
+// the configuration process to avoid excessive network traffic in case of looping."
+constexpr Duration kDeclineWait = 10s;
+
+// A server that keeps NAKing must not be hammered: start over at once the first time, then
+// wait 2, 4, ... up to 64 s.
+Duration nak_backoff(unsigned nak_streak) {
+  if (nak_streak <= 1) return Duration::zero();
+  return std::min<Duration>(Seconds(1u << std::min(nak_streak - 1, 6u)), 64s);
+}
+
+// RFC 5227 section 1.1 constants.
+constexpr Duration kProbeWait = 1s;
+constexpr unsigned kProbeNum = 3;
+constexpr Duration kProbeMin = 1s;
+constexpr Duration kProbeMax = 2s;
+constexpr Duration kAnnounceWait = 2s;
+constexpr unsigned kAnnounceNum = 2;
+constexpr Duration kAnnounceInterval = 2s;
+
+// Classful default when a server sends no subnet mask (RFC 2131 leaves it to the client).
+int classful_prefix(Ipv4Address a) {
+  if (a.octets[0] < 128) return 8;
+  if (a.octets[0] < 192) return 16;
+  return 24;
+}
+
+std::uint16_t secs_since(TimePoint start, TimePoint now) {
+  auto s = std::chrono::duration_cast<Seconds>(now - start).count();
+  return static_cast<std::uint16_t>(std::clamp<long long>(s, 0, 0xffff));
+}
+
+}  // namespace
+
+Client::Client(ClientConfig config, RandomSource random)
+    : config_(std::move(config)), random_(std::move(random)) {}
+
+void Client::new_exchange(TimePoint now) {
+  xid_ = random_();
+  exchange_started_ = now;
+  transmissions_ = 0;
+}
+
+Packet Client::new_message(MessageType type, TimePoint now) const {
+  Packet p;
+  p.op = 1;
+  p.xid = xid_;
+  p.secs = secs_since(exchange_started_, now);
+  p.set_client_mac(config_.mac);
+  p.add_u8(option::MessageType, static_cast<std::uint8_t>(type));
+  if (!config_.client_id.empty()) p.add(option::ClientId, config_.client_id);
+  return p;
+}
+
+// RFC 2131 Table 5 fields shared by DISCOVER and REQUEST: hostname, vendor class, parameter
+// request list, maximum message size.
+static void add_request_options(Packet& p, const ClientConfig& config) {
+  if (!config.hostname.empty()) p.add_string(option::HostName, config.hostname);
+  if (!config.vendor_class.empty()) p.add_string(option::VendorClass, config.vendor_class);
+  static constexpr std::uint8_t kRequested[] = {
+      option::SubnetMask,   option::Router,           option::DnsServers,    option::HostName,
+      option::DomainName,   option::InterfaceMtu,     option::BroadcastAddress, option::NtpServers,
+      option::LeaseTime,    option::RenewalTime,      option::RebindingTime, option::DomainSearch,
+      option::ClasslessRoutes};
+  p.add(option::ParameterRequestList,
+        ByteView(reinterpret_cast<const std::byte*>(kRequested), sizeof kRequested));
+  p.add_u16(option::MaxMessageSize, config.max_message_size);
+}
+
+void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination) {
+  if (config_.broadcast_flag && destination == kIpv4Broadcast) packet.flags |= Packet::kBroadcastFlag;
+  Transmit t;
+  t.kind = Transmit::Kind::Dhcp;
+  t.type = *packet.message_type();
+  encode(packet, t.payload);
+  t.source = source;
+  t.destination = destination;
+  transmits_.push_back(std::move(t));
+  ++transmissions_;
+}
+
+void Client::start(TimePoint now) {
+  counters_ = {};
+  lease_.reset();
+  if (config_.previous_address) {
+    // RFC 2131 section 3.2: INIT-REBOOT, ask for the address we had.
+    state_ = State::Rebooting;
+    new_exchange(now);
+    requested_address_ = config_.previous_address;
+    selected_server_.reset();
+    send_request(now);
+    return;
+  }
+  enter_init(now, random_between(random_, Duration::zero(), config_.initial_delay_max));
+}
+
+void Client::resume(const Lease& lease, TimePoint now) {
+  counters_ = {};
+  reported_ = lease;
+  if (now >= lease.expires_at()) {
+    lease_.reset();
+    state_ = State::Rebooting;
+    new_exchange(now);
+    requested_address_ = lease.address;
+    selected_server_.reset();
+    send_request(now);
+    return;
+  }
+  lease_ = lease;
+  state_ = State::Bound;
+  schedule_bound_deadline();
+  if (now >= lease.rebind_at()) {
+    enter_rebinding(now);
+  } else if (now >= lease.renew_at()) {
+    enter_renewing(now);
+  }
+}
+
+void Client::enter_init(TimePoint now, Duration delay) {
+  state_ = State::Init;
+  lease_.reset();
+  pending_lease_.reset();
+  requested_address_.reset();
+  selected_server_.reset();
+  if (delay <= Duration::zero()) {
+    send_discover(now);
+  } else {
+    deadline_ = now + delay;
+  }
+}
+
+void Client::send_discover(TimePoint now) {
+  if (state_ != State::Selecting) new_exchange(now);
+  state_ = State::Selecting;
+  Packet p = new_message(MessageType::Discover, now);
+  if (config_.rapid_commit) p.add(option::RapidCommit, {});
+  add_request_options(p, config_);
+  send(std::move(p), kIpv4Any, kIpv4Broadcast);
+  ++counters_.discovers_sent;
+  deadline_ = now + retransmit_delay(transmissions_, random_);
+}
+
+// RFC 2131 section 4.3.2 / Table 5: which fields a DHCPREQUEST carries depends on the state.
+void Client::send_request(TimePoint now) {
+  Packet p = new_message(MessageType::Request, now);
+  Ipv4Address source = kIpv4Any;
+  Ipv4Address destination = kIpv4Broadcast;
+  switch (state_) {
+    case State::Requesting:  // SELECTING: requested address and server identifier, no ciaddr
+      p.add_address(option::RequestedAddress, *requested_address_);
+      p.add_address(option::ServerId, *selected_server_);
+      break;
+    case State::Rebooting:  // INIT-REBOOT: requested address, no server identifier
+      p.add_address(option::RequestedAddress, *requested_address_);
+      break;
+    case State::Renewing:  // ciaddr, unicast to the server
+      p.ciaddr = lease_->address;
+      source = lease_->address;
+      destination = lease_->server_id;
+      break;
+    case State::Rebinding:  // ciaddr, broadcast
+      p.ciaddr = lease_->address;
+      source = lease_->address;
+      break;
+    default:
+      return;
+  }
+  add_request_options(p, config_);
+  send(std::move(p), source, destination);
+  ++counters_.requests_sent;
+}
+
+void Client::enter_requesting(const Packet& offer, TimePoint now) {
+  state_ = State::Requesting;
+  requested_address_ = offer.yiaddr;
+  selected_server_ = offer.address_option(option::ServerId);
+  transmissions_ = 0;  // same xid (RFC 2131 section 4.4.1), new retransmission schedule
+  send_request(now);
+  deadline_ = now + retransmit_delay(transmissions_, random_);
+}
+
+Lease Client::lease_from_ack(const Packet& ack) const {
+  Lease lease;
+  lease.address = ack.yiaddr;
+  auto mask = ack.address_option(option::SubnetMask);
+  auto prefix = mask ? netmask_prefix_length(*mask) : std::nullopt;
+  lease.prefix_length = prefix ? *prefix : classful_prefix(ack.yiaddr);
+  lease.server_id = ack.address_option(option::ServerId).value_or(Ipv4Address{});
+  lease.routers = ack.address_list_option(option::Router).value_or(std::vector<Ipv4Address>{});
+  lease.classless_routes =
+      ack.classless_routes().value_or(std::vector<ClasslessRoute>{});
+  lease.dns_servers = ack.address_list_option(option::DnsServers).value_or(std::vector<Ipv4Address>{});
+  lease.ntp_servers = ack.address_list_option(option::NtpServers).value_or(std::vector<Ipv4Address>{});
+  lease.domain_name = ack.string_option(option::DomainName).value_or("");
+  lease.search_domains = ack.domain_search().value_or(std::vector<std::string>{});
+  lease.hostname = ack.string_option(option::HostName).value_or("");
+  // RFC 2132 section 5.1: the minimum legal MTU is 68.
+  if (auto mtu = ack.u16_option(option::InterfaceMtu); mtu && *mtu >= 68) lease.mtu = mtu;
+  lease.broadcast = ack.address_option(option::BroadcastAddress);
+  lease.lease_time = Seconds(*ack.u32_option(option::LeaseTime));
+  choose_renewal_times(lease, ack.u32_option(option::RenewalTime), ack.u32_option(option::RebindingTime));
+  lease.acquired_at = exchange_started_;
+  return lease;
+}
+
+bool Client::accepts(const Packet& p) const {
+  if (p.op != 2 || p.xid != xid_ || p.htype != 1 || p.hlen != 6) return false;
+  if (p.client_mac() != config_.mac) return false;
+  // RFC 6842: a server that returns option 61 returns ours; any other is someone else's reply.
+  if (auto id = p.find(option::ClientId); id && !config_.client_id.empty() && *id != config_.client_id)
+    return false;
+  return p.message_type().has_value();
+}
+
+void Client::on_packet(ByteView payload, TimePoint now) {
+  auto parsed = parse(payload);
+  if (!parsed || !accepts(*parsed)) {
+    ++counters_.packets_ignored;
+    return;
+  }
+  const Packet& p = *parsed;
+  MessageType type = *p.message_type();
+  auto server = p.address_option(option::ServerId);
+
+  switch (state_) {
+    case State::Selecting:
+      if (type == MessageType::Offer && server && !p.yiaddr.is_unspecified()) {
+        ++counters_.offers_received;
+        counters_.last_offer_address = p.yiaddr;
+        counters_.last_offer_server = server;
+        enter_requesting(p, now);
+        return;
+      }
+      // RFC 4039 section 4: an ACK carrying Rapid Commit answers our DISCOVER directly.
+      if (type == MessageType::Ack && config_.rapid_commit && p.find(option::RapidCommit) && server) {
+        selected_server_ = server;
+        handle_ack(p, now);
+        return;
+      }
+      break;
+    case State::Requesting:
+      // RFC 2131 section 4.4.1: only the selected server's answer counts.
+      if (server != selected_server_) break;
+      if (type == MessageType::Ack) return handle_ack(p, now);
+      if (type == MessageType::Nak) return handle_nak(p, now);
+      break;
+    case State::Rebooting:
+    case State::Renewing:
+    case State::Rebinding:
+      if (type == MessageType::Ack && server) return handle_ack(p, now);
+      if (type == MessageType::Nak) return handle_nak(p, now);
+      break;
+    default:
+      break;
+  }
+  ++counters_.packets_ignored;
+}
+
+void Client::handle_ack(const Packet& ack, TimePoint now) {
+  // RFC 2131 section 3.5: a DHCPACK in response to a DHCPREQUEST MUST carry the lease time.
+  if (ack.yiaddr.is_unspecified() || !ack.u32_option(option::LeaseTime)) {
+    ++counters_.packets_ignored;
+    return;
+  }
+  ++counters_.acks_received;
+  Lease lease = lease_from_ack(ack);
+  bool renewal = state_ == State::Renewing || state_ == State::Rebinding;
+  if (config_.arp_probe && !renewal && state_ != State::Rebooting) {
+    state_ = State::Probing;
+    pending_lease_ = lease;
+    probes_sent_ = 0;
+    // RFC 5227 section 2.1.1: wait a random time in [0, PROBE_WAIT] before the first probe.
+    deadline_ = now + random_between(random_, Duration::zero(), kProbeWait);
+    return;
+  }
+  enter_bound(std::move(lease), now, renewal);
+}
+
+void Client::enter_bound(Lease lease, TimePoint now, bool from_renewal) {
+  (void)now;
+  state_ = State::Bound;
+  nak_streak_ = 0;
+  lease_ = lease;
+  pending_lease_.reset();
+  if (reported_ && reported_->address != lease.address) {
+    emit(Event::Kind::AddressChanged, lease, {}, reported_);
+  } else if (reported_ && from_renewal) {
+    emit(Event::Kind::Renewed, lease);
+  } else {
+    emit(Event::Kind::Bound, lease);
+  }
+  reported_ = lease;
+  schedule_bound_deadline();
+}
+
+void Client::schedule_bound_deadline() {
+  deadline_ = lease_->renew_at();
+  if (announcements_left_ > 0) deadline_ = std::min(*deadline_, announce_at_);
+}
+
+void Client::handle_nak(const Packet& nak, TimePoint now) {
+  ++counters_.naks_received;
+  ++nak_streak_;
+  std::string message = nak.string_option(option::Message).value_or("");
+  counters_.last_nak_message = message;
+  Lease lost = lease_ ? *lease_ : Lease{};
+  if (!lease_ && requested_address_) lost.address = *requested_address_;
+  emit(Event::Kind::Nak, lost, message);
+  // RFC 2131 section 3.1.5 / 4.4.5: on DHCPNAK, stop using the address and restart at INIT.
+  enter_init(now, nak_backoff(nak_streak_));
+}
+
+void Client::enter_renewing(TimePoint now) {
+  state_ = State::Renewing;
+  new_exchange(now);
+  send_request(now);
+  schedule_renewal_retransmit(now, lease_->rebind_at());
+}
+
+void Client::enter_rebinding(TimePoint now) {
+  state_ = State::Rebinding;
+  new_exchange(now);
+  send_request(now);
+  schedule_renewal_retransmit(now, lease_->expires_at());
+}
+
+void Client::schedule_renewal_retransmit(TimePoint now, TimePoint phase_end) {
+  deadline_ = std::min(now + renewal_retransmit_delay(now, phase_end), phase_end);
+}
+
+void Client::step_probe(TimePoint now) {
+  const Lease& candidate = *pending_lease_;
+  if (probes_sent_ < kProbeNum) {
+    Transmit t;
+    t.kind = Transmit::Kind::ArpProbe;
+    t.arp_address = candidate.address;
+    transmits_.push_back(t);
+    ++probes_sent_;
+    deadline_ = probes_sent_ < kProbeNum ? now + random_between(random_, kProbeMin, kProbeMax)
+                                         : now + kAnnounceWait;
+    return;
+  }
+  // RFC 5227 section 2.3: no conflict by ANNOUNCE_WAIT after the last probe: announce and use.
+  announcements_left_ = kAnnounceNum;
+  announce_at_ = now;
+  Lease lease = candidate;
+  enter_bound(std::move(lease), now, false);
+}
+
+void Client::on_arp(MacAddress sender_mac, Ipv4Address sender_ip, Ipv4Address target_ip,
+                    TimePoint now) {
+  if (state_ != State::Probing || sender_mac == config_.mac) return;
+  const Ipv4Address candidate = pending_lease_->address;
+  // RFC 5227 section 2.1.1: a conflict is any ARP packet whose sender IP is the probed address,
+  // or a probe from another host (sender IP 0) for the same target.
+  bool conflict = sender_ip == candidate || (sender_ip.is_unspecified() && target_ip == candidate);
+  if (!conflict) return;
+  lease_ = pending_lease_;
+  decline(now, candidate.to_string() + " is in use by " + sender_mac.to_string());
+}
+
+void Client::decline(TimePoint now, std::string reason) {
+  std::optional<Lease> declined = pending_lease_ ? pending_lease_ : lease_;
+  if (!declined) return;
+  Packet p = new_message(MessageType::Decline, now);
+  p.add_address(option::RequestedAddress, declined->address);
+  p.add_address(option::ServerId, declined->server_id);
+  send(std::move(p), kIpv4Any, kIpv4Broadcast);
+  emit(Event::Kind::Declined, *declined, std::move(reason));
+  if (reported_ && reported_->address == declined->address) reported_.reset();
+  enter_init(now, kDeclineWait);
+}
+
+void Client::release(TimePoint now) {
+  if (lease_ && (state_ == State::Bound || state_ == State::Renewing || state_ == State::Rebinding)) {
+    new_exchange(now);
+    // RFC 2131 section 4.4.6 / Table 5: ciaddr and server identifier, unicast to the server.
+    Packet p = new_message(MessageType::Release, now);
+    p.ciaddr = lease_->address;
+    p.add_address(option::ServerId, lease_->server_id);
+    send(std::move(p), lease_->address, lease_->server_id);
+    emit(Event::Kind::Released, *lease_);
+  }
+  stop();
+}
+
+void Client::stop() {
+  state_ = State::Stopped;
+  deadline_.reset();
+  lease_.reset();
+  pending_lease_.reset();
+  reported_.reset();
+  announcements_left_ = 0;
+}
+
+void Client::on_timeout(TimePoint now) {
+  // Handles every deadline that has passed, e.g. after the host slept through T1 and T2.
+  for (int guard = 0; guard < 16 && deadline_ && *deadline_ <= now; ++guard) {
+    switch (state_) {
+      case State::Init:
+        send_discover(now);
+        break;
+      case State::Selecting:
+        send_discover(now);
+        break;
+      case State::Requesting:
+      case State::Rebooting:
+        if (transmissions_ >= kMaxRequestTransmissions) {
+          enter_init(now, Duration::zero());
+        } else {
+          send_request(now);
+          deadline_ = now + retransmit_delay(transmissions_, random_);
+        }
+        break;
+      case State::Probing:
+        step_probe(now);
+        break;
+      case State::Bound:
+        if (announcements_left_ > 0 && announce_at_ <= now) {
+          Transmit t;
+          t.kind = Transmit::Kind::ArpAnnounce;
+          t.arp_address = lease_->address;
+          transmits_.push_back(t);
+          --announcements_left_;
+          announce_at_ = now + kAnnounceInterval;
+          schedule_bound_deadline();
+        } else if (now >= lease_->renew_at()) {
+          announcements_left_ = 0;
+          enter_renewing(now);
+        } else {
+          schedule_bound_deadline();
+        }
+        break;
+      case State::Renewing:
+        if (now >= lease_->rebind_at()) {
+          enter_rebinding(now);
+        } else {
+          send_request(now);
+          schedule_renewal_retransmit(now, lease_->rebind_at());
+        }
+        break;
+      case State::Rebinding:
+        if (now >= lease_->expires_at()) {
+          // RFC 2131 section 4.4.5: "If the lease expires before the client receives a
+          // DHCPACK, the client moves to INIT state, MUST immediately stop any other network
+          // processing and requests network initialization parameters as if the client were
+          // uninitialized."
+          Lease expired = *lease_;
+          reported_.reset();
+          emit(Event::Kind::Expired, expired);
+          enter_init(now, Duration::zero());
+        } else {
+          send_request(now);
+          schedule_renewal_retransmit(now, lease_->expires_at());
+        }
+        break;
+      case State::Stopped:
+        deadline_.reset();
+        break;
+    }
+  }
+}
+
+void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous) {
+  events_.push_back(Event{kind, std::move(lease), std::move(previous), std::move(message)});
+}
+
+std::optional<Transmit> Client::pop_transmit() {
+  if (transmits_.empty()) return std::nullopt;
+  Transmit t = std::move(transmits_.front());
+  transmits_.pop_front();
+  return t;
+}
+
+std::optional<Event> Client::pop_event() {
+  if (events_.empty()) return std::nullopt;
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+}  // namespace netdhcp::dhcp4

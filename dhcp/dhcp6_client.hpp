@@ -1,0 +1,151 @@
+// The DHCPv6 client for one IA_NA (RFC 8415 section 18) as a sans-I/O state machine: where a
+// DHCPv6 address is obtained, renewed, rebound, lost, declined and released. Same contract as
+// dhcp4::Client: the caller passes time in, feeds packets, drains transmits and events.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dhcp/clock.hpp"
+#include "dhcp/dhcp6_packet.hpp"
+
+namespace netdhcp::dhcp6 {
+
+enum class State {
+  Init,        // waiting out the initial delay
+  Soliciting,  // SOLICIT sent, collecting ADVERTISEs
+  Requesting,
+  Bound,
+  Renewing,   // after T1, RENEW to the server that gave the lease
+  Rebinding,  // after T2, REBIND to any server
+  Declining,
+  Releasing,
+  Stopped,
+};
+std::string_view to_string(State state);
+
+struct Lease {
+  Ipv6Address address;
+  Seconds preferred_lifetime{0};
+  Seconds valid_lifetime{0};
+  Seconds t1{0};
+  Seconds t2{0};
+  std::uint32_t iaid = 0;
+  Bytes server_duid;
+  Ipv6Address server_address;  // where the REPLY came from (link-local, or a relay)
+  std::vector<Ipv6Address> dns_servers;
+  std::vector<std::string> search_domains;
+  TimePoint acquired_at{};  // when the exchange that obtained it started
+
+  TimePoint renew_at() const { return acquired_at + t1; }
+  TimePoint rebind_at() const { return acquired_at + t2; }
+  TimePoint expires_at() const { return acquired_at + valid_lifetime; }
+  bool operator==(const Lease&) const = default;
+};
+
+struct ClientConfig {
+  Bytes duid;  // our DUID (RFC 8415 section 11); required
+  std::uint32_t iaid = 0;
+  std::string fqdn;  // option 39; empty: not sent
+  bool rapid_commit = false;
+  Duration initial_delay_max{0};  // RFC 8415 18.2.1 SOL_MAX_DELAY is a SHOULD; 0 = none
+};
+
+struct Transmit {
+  MessageType type;
+  Bytes payload;  // to kAllServers, port 547
+};
+
+struct Event {
+  enum class Kind { Bound, Renewed, AddressChanged, Expired, Declined, Released, Failed };
+  Kind kind;
+  Lease lease;
+  std::optional<Lease> previous;
+  std::string message;  // status text from the server
+};
+std::string_view to_string(Event::Kind kind);
+
+struct Counters {
+  unsigned solicits_sent = 0;
+  unsigned requests_sent = 0;
+  unsigned renews_sent = 0;
+  unsigned rebinds_sent = 0;
+  unsigned advertises_received = 0;
+  unsigned replies_received = 0;
+  unsigned packets_ignored = 0;
+  std::string last_status_message;
+};
+
+// RFC 8415 section 15: retransmission with IRT, MRT, MRC and MRD.
+struct Retransmission {
+  Duration irt{};
+  Duration mrt{};        // 0: no ceiling
+  unsigned mrc = 0;      // 0: no count limit
+  std::optional<TimePoint> mrd_end;
+  Duration rt{};
+  unsigned count = 0;    // transmissions so far
+  TimePoint started{};
+};
+
+class Client {
+ public:
+  Client(ClientConfig config, RandomSource random);
+
+  void start(TimePoint now);
+  // Carries on from a saved lease: BOUND, RENEWING or REBINDING, or SOLICIT if it expired.
+  void resume(const Lease& lease, TimePoint now);
+  void on_packet(ByteView payload, TimePoint now, Ipv6Address source = {});
+  void on_timeout(TimePoint now);
+  std::optional<TimePoint> next_deadline() const { return deadline_; }
+
+  // Sends RELEASE (retransmitted until a REPLY or REL_MAX_RC), then stops.
+  void release(TimePoint now);
+  bool releasing() const { return state_ == State::Releasing; }
+  // DAD found the address in use: DECLINE it, then solicit again.
+  void decline(TimePoint now);
+  void stop();
+
+  std::optional<Transmit> pop_transmit();
+  std::optional<Event> pop_event();
+
+  State state() const { return state_; }
+  const std::optional<Lease>& lease() const { return lease_; }
+  const Counters& counters() const { return counters_; }
+  std::uint32_t transaction_id() const { return xid_; }
+
+ private:
+  Message new_message(MessageType type, TimePoint now) const;
+  void transmit(TimePoint now);
+  void begin(State state, TimePoint now, Duration irt, Duration mrt, unsigned mrc,
+             std::optional<TimePoint> mrd_end);
+  void enter_soliciting(TimePoint now);
+  void enter_requesting(TimePoint now);
+  void enter_bound(Lease lease, TimePoint now, bool from_renewal);
+  void lose_lease(TimePoint now, Event::Kind kind, std::string message);
+  bool accepts(const Message& m) const;
+  std::optional<Lease> lease_from(const Message& m, Ipv6Address source, std::string& problem) const;
+  void handle_reply(const Message& m, TimePoint now, Ipv6Address source);
+  void emit(Event::Kind kind, Lease lease, std::string message = {},
+            std::optional<Lease> previous = std::nullopt);
+
+  ClientConfig config_;
+  RandomSource random_;
+  State state_ = State::Stopped;
+  std::optional<TimePoint> deadline_;
+  std::uint32_t xid_ = 0;
+  Retransmission rtx_;
+  std::optional<Message> best_advertise_;
+  Ipv6Address best_advertise_source_;
+  std::optional<Lease> lease_;
+  std::optional<Lease> reported_;
+  std::optional<Ipv6Address> requested_address_;  // REQUEST after an ADVERTISE or NoBinding
+  Bytes requested_server_;
+  Duration sol_max_rt_;
+  Counters counters_;
+  std::deque<Transmit> transmits_;
+  std::deque<Event> events_;
+};
+
+}  // namespace netdhcp::dhcp6

@@ -1,0 +1,78 @@
+// How DHCPv4 packets reach the wire: the small interface the session coroutine drives, and
+// its real implementation on an AF_PACKET socket. Tests drive the session with a fake.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <variant>
+
+#include "dhcp/dhcp4_client.hpp"
+#include "dhcp/ip_udp.hpp"
+#include "netdhcp/unique_fd.hpp"
+#include "src/dhcp_session.hpp"
+#include "src/interface_info.hpp"
+
+namespace netdhcp {
+
+struct ReceivedDhcp4 {
+  Bytes payload;  // the DHCP message
+  MacAddress source_mac;
+  Ipv4Address source_ip;
+};
+struct ReceivedArp {
+  ArpPacket arp;
+};
+using Received4 = std::variant<ReceivedDhcp4, ReceivedArp>;
+
+class Dhcp4Socket {
+ public:
+  virtual ~Dhcp4Socket() = default;
+  // A descriptor that becomes readable when read() may return something.
+  virtual int wait_handle() const = 0;
+  // Non-blocking: the next valid packet, or nullopt when none is waiting.
+  virtual std::optional<Received4> read() = 0;
+  virtual Result<void> send(const dhcp4::Transmit& transmit) = 0;
+  // Also deliver ARP packets (while an RFC 5227 probe runs).
+  virtual void watch_arp(bool on) = 0;
+  // How unicast packets went out: "raw" (packet socket) or "udp" (address configured).
+  virtual const char* last_unicast_path() const { return "raw"; }
+
+  // For DhcpSession: feed every waiting packet to the client.
+  void receive_into(dhcp4::Client& client, TimePoint now);
+  // For DhcpSession: before sending, let ARP through while the client probes.
+  void prepare(const dhcp4::Client& client);
+
+ private:
+  bool watching_arp_ = false;
+};
+
+using Dhcp4Session = DhcpSession<dhcp4::Client, Dhcp4Socket>;
+
+// DHCPv4 on a packet socket bound to one interface, with a classic BPF filter so that only
+// DHCP replies (and ARP, when asked) wake us. Unicast from a leased address goes through a
+// UDP socket when the address is configured on the interface, else as a raw frame to the
+// server's MAC (learnt from its replies).
+class PacketSocket final : public Dhcp4Socket {
+ public:
+  // Errors: socket(), filter attachment or bind() failed (e.g. no CAP_NET_RAW).
+  static Result<PacketSocket> open(const InterfaceInfo& interface);
+
+  int wait_handle() const override { return fd_.get(); }
+  std::optional<Received4> read() override;
+  Result<void> send(const dhcp4::Transmit& transmit) override;
+  void watch_arp(bool on) override;
+  const char* last_unicast_path() const override { return last_unicast_path_; }
+
+ private:
+  explicit PacketSocket(UniqueFd fd, InterfaceInfo interface)
+      : fd_(std::move(fd)), interface_(std::move(interface)) {}
+  Result<void> send_frame(std::uint16_t ethertype, MacAddress destination, ByteView packet);
+  bool send_udp(const dhcp4::Transmit& transmit);
+
+  UniqueFd fd_;
+  InterfaceInfo interface_;
+  std::map<Ipv4Address, MacAddress> neighbours_;  // server IP -> MAC, from received replies
+  const char* last_unicast_path_ = "raw";
+};
+
+}  // namespace netdhcp

@@ -1,0 +1,85 @@
+#include "src/dhcp6_socket.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace netdhcp {
+
+namespace {
+
+Result<UniqueFd> bind_client_socket(const InterfaceInfo& interface, const Ipv6Address& link_local) {
+  UniqueFd fd(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return system_error("DHCPv6 socket", errno);
+  int on = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.name.c_str(),
+                   static_cast<socklen_t>(interface.name.size())) < 0)
+    return system_error("binding the DHCPv6 socket to " + interface.name, errno);
+  int hops = 1;  // RFC 8415: link-scoped multicast
+  ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);
+  int index = interface.index;
+  if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) < 0)
+    return system_error("IPV6_MULTICAST_IF", errno);
+  int off = 0;
+  ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof off);
+  sockaddr_in6 local{};
+  local.sin6_family = AF_INET6;
+  local.sin6_port = htons(dhcp6::kClientPort);
+  std::memcpy(&local.sin6_addr, link_local.octets.data(), 16);
+  local.sin6_scope_id = static_cast<std::uint32_t>(interface.index);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0)
+    return system_error("binding [" + link_local.to_string() + "%" + interface.name + "]:546", errno);
+  return fd;
+}
+
+}  // namespace
+
+Result<Dhcp6UdpSocket> Dhcp6UdpSocket::open(const InterfaceInfo& interface, TimePoint deadline) {
+  // A link-local address appears when the link comes up and cannot be bound while duplicate
+  // address detection runs (EADDRNOTAVAIL). This one-shot path waits in small steps; the
+  // daemon waits for the netlink event instead.
+  Error last{"interface " + interface.name + " has no IPv6 link-local address (is IPv6 disabled on it?)"};
+  while (true) {
+    if (auto address = link_local_address(interface.name)) {
+      auto fd = bind_client_socket(interface, *address);
+      if (fd) return Dhcp6UdpSocket(std::move(*fd), interface);
+      last = fd.error();
+      if (last.errno_value != EADDRNOTAVAIL) return last;
+      last.message += " (the address is still tentative: duplicate address detection)";
+    }
+    if (Clock::now() >= deadline) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::optional<ReceivedDhcp6> Dhcp6UdpSocket::read() {
+  std::byte buffer[4096];
+  sockaddr_in6 from{};
+  socklen_t from_length = sizeof from;
+  ssize_t n = ::recvfrom(fd_.get(), buffer, sizeof buffer, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+                         &from_length);
+  if (n < 0) return std::nullopt;
+  ReceivedDhcp6 r;
+  r.payload.assign(buffer, buffer + n);
+  std::memcpy(r.source.octets.data(), &from.sin6_addr, 16);
+  return r;
+}
+
+Result<void> Dhcp6UdpSocket::send(const dhcp6::Transmit& transmit) {
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_port = htons(dhcp6::kServerPort);
+  std::memcpy(&to.sin6_addr, dhcp6::kAllServers.octets.data(), 16);
+  to.sin6_scope_id = static_cast<std::uint32_t>(interface_.index);
+  if (::sendto(fd_.get(), transmit.payload.data(), transmit.payload.size(), 0, reinterpret_cast<sockaddr*>(&to),
+               sizeof to) < 0)
+    return system_error("sending DHCPv6 " + std::string(dhcp6::to_string(transmit.type)) + " on " + interface_.name,
+                        errno);
+  return {};
+}
+
+}  // namespace netdhcp

@@ -1,0 +1,51 @@
+// How DHCPv6 packets reach the wire: a UDP socket on port 546, bound to the interface's
+// link-local address, sending to ff02::1:2 (RFC 8415 section 13.1). Tests use a fake.
+#pragma once
+
+#include <optional>
+
+#include "dhcp/dhcp6_client.hpp"
+#include "netdhcp/unique_fd.hpp"
+#include "src/dhcp_session.hpp"
+#include "src/interface_info.hpp"
+
+namespace netdhcp {
+
+struct ReceivedDhcp6 {
+  Bytes payload;
+  Ipv6Address source;
+};
+
+class Dhcp6Socket {
+ public:
+  virtual ~Dhcp6Socket() = default;
+  virtual int wait_handle() const = 0;
+  virtual std::optional<ReceivedDhcp6> read() = 0;
+  virtual Result<void> send(const dhcp6::Transmit& transmit) = 0;
+
+  void receive_into(dhcp6::Client& client, TimePoint now) {
+    while (auto received = read()) client.on_packet(received->payload, now, received->source);
+  }
+  void prepare(const dhcp6::Client&) {}
+};
+
+using Dhcp6Session = DhcpSession<dhcp6::Client, Dhcp6Socket>;
+
+class Dhcp6UdpSocket final : public Dhcp6Socket {
+ public:
+  // Binds to the link-local address of `interface`, retrying until `deadline` while the
+  // address does not exist yet or is still tentative (duplicate address detection).
+  // Errors: no link-local address by the deadline, socket or bind failures.
+  static Result<Dhcp6UdpSocket> open(const InterfaceInfo& interface, TimePoint deadline);
+
+  int wait_handle() const override { return fd_.get(); }
+  std::optional<ReceivedDhcp6> read() override;
+  Result<void> send(const dhcp6::Transmit& transmit) override;
+
+ private:
+  Dhcp6UdpSocket(UniqueFd fd, InterfaceInfo interface) : fd_(std::move(fd)), interface_(std::move(interface)) {}
+  UniqueFd fd_;
+  InterfaceInfo interface_;
+};
+
+}  // namespace netdhcp
