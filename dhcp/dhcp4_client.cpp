@@ -357,18 +357,17 @@ void Client::handle_ack(const Packet& ack, TimePoint now) {
     deadline_ = now + random_between(random_, Duration::zero(), kProbeWait);
     return;
   }
-  enter_bound(std::move(lease), now, renewal);
+  enter_bound(std::move(lease));
 }
 
-void Client::enter_bound(Lease lease, TimePoint now, bool from_renewal) {
-  (void)now;
+void Client::enter_bound(Lease lease) {
   state_ = State::Bound;
   nak_streak_ = 0;
   lease_ = lease;
   pending_lease_.reset();
   if (reported_ && reported_->address != lease.address) {
     emit(Event::Kind::AddressChanged, lease, {}, reported_);
-  } else if (reported_ && from_renewal) {
+  } else if (reported_) {
     emit(Event::Kind::Renewed, lease);
   } else {
     emit(Event::Kind::Bound, lease);
@@ -389,6 +388,7 @@ void Client::handle_nak(const Packet& nak, TimePoint now) {
   counters_.last_nak_message = message;
   Lease lost = lease_ ? *lease_ : Lease{};
   if (!lease_ && requested_address_) lost.address = *requested_address_;
+  reported_.reset();  // the caller stops using the address; the next lease is a new Bound
   emit(Event::Kind::Nak, lost, message);
   // RFC 2131 section 3.1.5 / 4.4.5: on DHCPNAK, stop using the address and restart at INIT.
   enter_init(now, nak_backoff(nak_streak_));
@@ -428,7 +428,7 @@ void Client::step_probe(TimePoint now) {
   announcements_left_ = kAnnounceNum;
   announce_at_ = now;
   Lease lease = candidate;
-  enter_bound(std::move(lease), now, false);
+  enter_bound(std::move(lease));
 }
 
 void Client::on_arp(MacAddress sender_mac, Ipv4Address sender_ip, Ipv4Address target_ip,

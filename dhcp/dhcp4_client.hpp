@@ -86,9 +86,9 @@ struct Transmit {
 
 struct Event {
   enum class Kind {
-    Bound,           // a lease, where none was held
-    Renewed,         // the same address, extended (other options may have changed)
-    AddressChanged,  // a new lease whose address differs from the one held before
+    Bound,           // a lease, where none was held: configure it
+    Renewed,         // the address held is confirmed (other options may have changed): apply
+    AddressChanged,  // the server moved us: replace `previous` by `lease`
     Expired,         // the lease ran out: stop using the address
     Nak,             // the server refused: stop using the address; the client starts over
     Declined,        // the offered address was in use (ARP conflict or decline())
@@ -152,7 +152,7 @@ class Client {
   void send_request(TimePoint now);
   void enter_init(TimePoint now, Duration delay);
   void enter_requesting(const Packet& offer, TimePoint now);
-  void enter_bound(Lease lease, TimePoint now, bool from_renewal);
+  void enter_bound(Lease lease);
   void enter_renewing(TimePoint now);
   void enter_rebinding(TimePoint now);
   void handle_ack(const Packet& ack, TimePoint now);

@@ -375,16 +375,15 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
     return;
   }
   bool renewal = state_ == State::Renewing || state_ == State::Rebinding;
-  enter_bound(std::move(*lease), now, renewal);
+  enter_bound(std::move(*lease));
 }
 
-void Client::enter_bound(Lease lease, TimePoint now, bool from_renewal) {
-  (void)now;
+void Client::enter_bound(Lease lease) {
   state_ = State::Bound;
   lease_ = lease;
   if (reported_ && reported_->address != lease.address) {
     emit(Event::Kind::AddressChanged, lease, {}, reported_);
-  } else if (reported_ && from_renewal) {
+  } else if (reported_) {
     emit(Event::Kind::Renewed, lease);
   } else {
     emit(Event::Kind::Bound, lease);

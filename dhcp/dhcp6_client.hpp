@@ -122,7 +122,7 @@ class Client {
              std::optional<TimePoint> mrd_end);
   void enter_soliciting(TimePoint now);
   void enter_requesting(TimePoint now);
-  void enter_bound(Lease lease, TimePoint now, bool from_renewal);
+  void enter_bound(Lease lease);
   void lose_lease(TimePoint now, Event::Kind kind, std::string message);
   bool accepts(const Message& m) const;
   std::optional<Lease> lease_from(const Message& m, Ipv6Address source, std::string& problem) const;

@@ -92,10 +92,10 @@ lab_dnsmasq() {  # extra dnsmasq args...
 }
 
 lab_stop() {  # pid
-  kill "$1" 2>/dev/null
+  kill "$1" 2>/dev/null || true
   local deadline=$(( $(date +%s) + 5 ))
   while kill -0 "$1" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.05; done
-  kill -9 "$1" 2>/dev/null
+  kill -9 "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null
   return 0
 }

@@ -1,0 +1,395 @@
+// The DHCPv6 client as scripted conversations on a virtual clock (RFC 8415 section 18).
+#include <catch2/catch.hpp>
+
+#include "dhcp/dhcp6_client.hpp"
+#include "dhcp/identity.hpp"
+#include "test/unit/helpers.hpp"
+
+using namespace netdhcp;
+using namespace netdhcp::test;
+using namespace netdhcp::dhcp6;
+
+namespace {
+
+Ipv6Address v6(const char* text) { return *Ipv6Address::parse(text); }
+const MacAddress kMac = *MacAddress::parse("02:00:00:00:00:11");
+constexpr std::uint32_t kIaid = 0x11223344;
+
+struct Server {
+  Bytes duid = make_duid_ll(*MacAddress::parse("02:00:5e:00:00:01"));
+  Ipv6Address address = v6("fd00:18::100");
+  std::uint32_t t1 = 1800, t2 = 2880, preferred = 3600, valid = 3600;
+  std::optional<std::uint8_t> preference;
+  std::optional<Status> ia_status;
+  std::optional<Status> top_status;
+
+  Bytes reply(const Transmit& to, MessageType type, bool rapid = false) const {
+    auto request = parse(to.payload);
+    REQUIRE(request.ok());
+    Message m;
+    m.type = type;
+    m.transaction_id = request->transaction_id;
+    m.add(option::ServerId, duid);
+    m.add(option::ClientId, request->find(option::ClientId)->data);
+    if (rapid) m.add(option::RapidCommit, {});
+    if (preference) m.add(option::Preference, Bytes{std::byte{*preference}});
+    if (top_status) m.add(option::StatusCode, encode_status(*top_status));
+    IaNa ia;
+    ia.iaid = kIaid;
+    ia.t1 = t1;
+    ia.t2 = t2;
+    if (ia_status) ia.status = ia_status;
+    else ia.addresses.push_back({address, preferred, valid, std::nullopt});
+    m.add(option::IaNa, encode_ia_na(ia));
+    Bytes dns(v6("fd00:18::53").octets.size());
+    std::memcpy(dns.data(), v6("fd00:18::53").octets.data(), 16);
+    m.add(option::DnsServers, dns);
+    Bytes out;
+    encode(m, out);
+    return out;
+  }
+};
+
+struct Harness {
+  ClientConfig config;
+  Client client;
+  TimePoint now = t0;
+
+  explicit Harness(ClientConfig c = default_config(), RandomSource random = midpoint_random())
+      : config(c), client(c, std::move(random)) {}
+  static ClientConfig default_config() {
+    ClientConfig c;
+    c.duid = make_duid_ll(kMac);
+    c.iaid = kIaid;
+    c.fqdn = "web-1";
+    return c;
+  }
+  Transmit sent() {
+    auto t = client.pop_transmit();
+    REQUIRE(t);
+    return *t;
+  }
+  Message sent_message() { return parse(sent().payload).value(); }
+  Event event() {
+    auto e = client.pop_event();
+    REQUIRE(e);
+    return *e;
+  }
+  void advance_to_deadline() {
+    REQUIRE(client.next_deadline());
+    now = *client.next_deadline();
+    client.on_timeout(now);
+  }
+  void deliver(const Bytes& wire) { client.on_packet(wire, now, v6("fe80::1")); }
+  Lease bind(const Server& server) {
+    client.start(now);
+    Transmit solicit = sent();
+    Server s = server;
+    s.preference = 255;
+    deliver(s.reply(solicit, MessageType::Advertise));
+    deliver(server.reply(sent(), MessageType::Reply));
+    Event e = event();
+    REQUIRE(e.kind == Event::Kind::Bound);
+    return e.lease;
+  }
+};
+
+}  // namespace
+
+// SOLICIT carries our DUID, the IA_NA, the ORO for DNS and search list, FQDN, elapsed time 0.
+TEST_CASE("SOLICIT contents and first retransmission", "[dhcp6]") {
+  Harness h;
+  h.client.start(h.now);
+  Message m = h.sent_message();
+  CHECK(m.type == MessageType::Solicit);
+  CHECK(m.find(option::ClientId)->data == h.config.duid);
+  auto ias = m.ia_nas();
+  REQUIRE(ias.size() == 1);
+  CHECK(ias[0].iaid == kIaid);
+  auto* oro = m.find(option::Oro);
+  REQUIRE(oro);
+  CHECK(hex(oro->data).find("00170018") != std::string::npos);
+  CHECK(hex(m.find(option::ElapsedTime)->data) == "0000");
+  CHECK(m.find(option::ClientFqdn));
+  CHECK_FALSE(m.find(option::RapidCommit));
+  // RFC 8415 15: first RT = IRT + RAND*IRT with RAND > 0 for Solicit: in (1.0, 1.1] s.
+  for (std::uint32_t r : {0u, 0xffffffffu}) {
+    Harness hr(Harness::default_config(), sequence_random({5, r}));
+    hr.client.start(hr.now);
+    double rt = seconds(*hr.client.next_deadline() - hr.now);
+    CHECK(rt > 1.0);
+    CHECK(rt <= 1.1 + 1e-9);
+  }
+}
+
+// Advertises are collected for the first RT; the highest preference wins.
+TEST_CASE("collect ADVERTISEs, REQUEST the best", "[dhcp6]") {
+  Harness h;
+  Server low, high;
+  high.duid = to_bytes("other-server");
+  high.address = v6("fd00:18::200");
+  high.preference = 10;
+  h.client.start(h.now);
+  Transmit solicit = h.sent();
+  h.deliver(low.reply(solicit, MessageType::Advertise));
+  h.deliver(high.reply(solicit, MessageType::Advertise));
+  CHECK_FALSE(h.client.pop_transmit());  // still collecting
+  h.advance_to_deadline();
+  Message request = h.sent_message();
+  CHECK(request.type == MessageType::Request);
+  CHECK(request.find(option::ServerId)->data == high.duid);
+  CHECK(request.ia_nas()[0].addresses[0].address == high.address);
+  Transmit request_transmit{MessageType::Request, {}};
+  encode(request, request_transmit.payload);
+  h.deliver(low.reply(request_transmit, MessageType::Reply));
+  CHECK(h.client.state() == State::Requesting);  // a Reply from the other server is ignored
+  h.deliver(high.reply(request_transmit, MessageType::Reply));
+  Event e = h.event();
+  CHECK(e.kind == Event::Kind::Bound);
+  CHECK(e.lease.address == high.address);
+  CHECK(e.lease.server_duid == high.duid);
+  CHECK(e.lease.dns_servers == std::vector{v6("fd00:18::53")});
+}
+
+// Preference 255 means: stop collecting, request now.
+TEST_CASE("ADVERTISE with preference 255 is acted on at once", "[dhcp6]") {
+  Harness h;
+  Server server;
+  server.preference = 255;
+  h.client.start(h.now);
+  h.deliver(server.reply(h.sent(), MessageType::Advertise));
+  CHECK(h.sent_message().type == MessageType::Request);
+}
+
+// An ADVERTISE without addresses (NoAddrsAvail) is ignored (RFC 8415 18.2.9).
+TEST_CASE("ADVERTISE without addresses is ignored", "[dhcp6]") {
+  Harness h;
+  Server server;
+  server.ia_status = Status{StatusCode::NoAddrsAvail, "pool exhausted"};
+  h.client.start(h.now);
+  h.deliver(server.reply(h.sent(), MessageType::Advertise));
+  h.advance_to_deadline();
+  CHECK(h.sent_message().type == MessageType::Solicit);
+  CHECK(h.client.counters().last_status_message.find("pool exhausted") != std::string::npos);
+}
+
+// Rapid Commit: SOLICIT asks, a REPLY with Rapid Commit binds; without it, it is ignored.
+TEST_CASE("DHCPv6 rapid commit", "[dhcp6]") {
+  ClientConfig config = Harness::default_config();
+  config.rapid_commit = true;
+  Harness h(config);
+  Server server;
+  h.client.start(h.now);
+  Transmit solicit = h.sent();
+  CHECK(parse(solicit.payload)->find(option::RapidCommit));
+  h.deliver(server.reply(solicit, MessageType::Reply, false));
+  CHECK(h.client.state() == State::Soliciting);
+  h.deliver(server.reply(solicit, MessageType::Reply, true));
+  CHECK(h.event().kind == Event::Kind::Bound);
+}
+
+// Replies for another transaction or client, or without a server id, change nothing.
+TEST_CASE("foreign DHCPv6 replies are ignored", "[dhcp6]") {
+  Harness h;
+  Server server;
+  server.preference = 255;
+  h.client.start(h.now);
+  Transmit solicit = h.sent();
+  Bytes good = server.reply(solicit, MessageType::Advertise);
+  Bytes wrong_xid = good;
+  wrong_xid[3] ^= std::byte{1};
+  auto other = parse(good).value();
+  for (auto& o : other.options)
+    if (o.code == option::ClientId) o.data.back() ^= std::byte{1};
+  Bytes wrong_client;
+  encode(other, wrong_client);
+  auto anonymous = parse(good).value();
+  std::erase_if(anonymous.options, [](const Option& o) { return o.code == option::ServerId; });
+  Bytes no_server;
+  encode(anonymous, no_server);
+  for (const Bytes* b : {&wrong_xid, &wrong_client, &no_server}) h.deliver(*b);
+  h.deliver(Bytes{std::byte{2}});
+  CHECK(h.client.state() == State::Soliciting);
+  CHECK(h.client.counters().packets_ignored == 4);
+}
+
+// T1 = 0 and T2 = 0 let the client choose 0.5 and 0.8 of the preferred lifetime.
+TEST_CASE("client-chosen T1 and T2", "[dhcp6]") {
+  Server server;
+  server.t1 = server.t2 = 0;
+  server.preferred = 1000;
+  server.valid = 2000;
+  Harness h;
+  Lease lease = h.bind(server);
+  CHECK(lease.t1 == 500s);
+  CHECK(lease.t2 == 800s);
+  CHECK(lease.valid_lifetime == 2000s);
+}
+
+// RENEW at T1 to the same server; REBIND at T2 without server id; expiry at valid lifetime.
+TEST_CASE("DHCPv6 renew, rebind, expire", "[dhcp6]") {
+  Harness h;
+  Server server;
+  Lease lease = h.bind(server);
+  h.advance_to_deadline();
+  CHECK(h.now == lease.renew_at());
+  Message renew = h.sent_message();
+  CHECK(renew.type == MessageType::Renew);
+  CHECK(renew.find(option::ServerId)->data == server.duid);
+  CHECK(renew.ia_nas()[0].addresses[0].address == server.address);
+  // REN_TIMEOUT 10 s, doubling; MRD ends at T2.
+  h.advance_to_deadline();
+  CHECK(seconds(h.now - lease.renew_at()) == Approx(10).margin(0.01));
+  auto elapsed = ByteReader(h.sent_message().find(option::ElapsedTime)->data).u16();
+  CHECK(elapsed >= 999);  // hundredths of a second since the first RENEW
+  CHECK(elapsed <= 1000);
+  while (h.client.state() == State::Renewing) {
+    h.advance_to_deadline();
+    if (h.client.state() == State::Renewing) (void)h.sent();
+  }
+  CHECK(h.now == lease.rebind_at());
+  Message rebind = h.sent_message();
+  CHECK(rebind.type == MessageType::Rebind);
+  CHECK_FALSE(rebind.find(option::ServerId));
+  while (h.client.state() == State::Rebinding) {
+    h.advance_to_deadline();
+    if (h.client.state() == State::Rebinding) (void)h.sent();
+  }
+  CHECK(h.now == lease.expires_at());
+  Event e = h.event();
+  CHECK(e.kind == Event::Kind::Expired);
+  CHECK(e.lease.address == server.address);
+  CHECK(h.sent_message().type == MessageType::Solicit);
+}
+
+// A renewal Reply with a new address (old one at lifetime 0) changes the address.
+TEST_CASE("address change on renew", "[dhcp6]") {
+  Harness h;
+  Server server;
+  Lease lease = h.bind(server);
+  h.advance_to_deadline();
+  Transmit renew = h.sent();
+  Server moved = server;
+  moved.address = v6("fd00:18::300");
+  h.deliver(moved.reply(renew, MessageType::Reply));
+  Event e = h.event();
+  CHECK(e.kind == Event::Kind::AddressChanged);
+  CHECK(e.lease.address == moved.address);
+  CHECK(e.previous->address == lease.address);
+}
+
+// NoBinding in reply to RENEW: send a REQUEST for the same address (RFC 8415 18.2.10.1).
+TEST_CASE("NoBinding on renew leads to REQUEST", "[dhcp6]") {
+  Harness h;
+  Server server;
+  h.bind(server);
+  h.advance_to_deadline();
+  Transmit renew = h.sent();
+  Server forgot = server;
+  forgot.ia_status = Status{StatusCode::NoBinding, ""};
+  h.deliver(forgot.reply(renew, MessageType::Reply));
+  Message request = h.sent_message();
+  CHECK(request.type == MessageType::Request);
+  CHECK(request.ia_nas()[0].addresses[0].address == server.address);
+  Transmit t{MessageType::Request, {}};
+  encode(request, t.payload);
+  h.deliver(server.reply(t, MessageType::Reply));
+  CHECK(h.event().kind == Event::Kind::Renewed);
+}
+
+// NoAddrsAvail in reply to REQUEST: report Failed and solicit again.
+TEST_CASE("NoAddrsAvail on request", "[dhcp6]") {
+  Harness h;
+  Server server;
+  server.preference = 255;
+  h.client.start(h.now);
+  h.deliver(server.reply(h.sent(), MessageType::Advertise));
+  Transmit request = h.sent();
+  Server empty = server;
+  empty.ia_status = Status{StatusCode::NoAddrsAvail, "no addresses"};
+  h.deliver(empty.reply(request, MessageType::Reply));
+  Event e = h.event();
+  CHECK(e.kind == Event::Kind::Failed);
+  CHECK(e.message.find("NoAddrsAvail") != std::string::npos);
+  CHECK(h.sent_message().type == MessageType::Solicit);
+}
+
+// REQUEST: REQ_TIMEOUT 1 s doubling to REQ_MAX_RT 30 s, REQ_MAX_RC 10, then SOLICIT again.
+TEST_CASE("REQUEST retransmission limits", "[dhcp6]") {
+  Harness h;
+  Server server;
+  server.preference = 255;
+  h.client.start(h.now);
+  h.deliver(server.reply(h.sent(), MessageType::Advertise));
+  (void)h.sent();
+  std::vector<double> gaps;
+  while (true) {
+    TimePoint before = h.now;
+    h.advance_to_deadline();
+    gaps.push_back(seconds(h.now - before));
+    Message m = h.sent_message();
+    if (m.type != MessageType::Request) break;
+  }
+  std::vector<double> expected = {1, 2, 4, 8, 16, 30, 30, 30, 30, 30};
+  REQUIRE(gaps.size() == expected.size());
+  for (std::size_t i = 0; i < gaps.size(); ++i) CHECK(gaps[i] == Approx(expected[i]).margin(0.01));
+  CHECK(h.client.counters().requests_sent == 10);
+}
+
+// RELEASE: retransmitted until a REPLY (or REL_MAX_RC), Released reported at once.
+TEST_CASE("DHCPv6 release", "[dhcp6]") {
+  Harness h;
+  Server server;
+  Lease lease = h.bind(server);
+  h.client.release(h.now);
+  CHECK(h.event().kind == Event::Kind::Released);
+  Message release = h.sent_message();
+  CHECK(release.type == MessageType::Release);
+  CHECK(release.find(option::ServerId)->data == server.duid);
+  CHECK(release.ia_nas()[0].addresses[0].address == lease.address);
+  CHECK(h.client.releasing());
+  int sent = 1;
+  while (h.client.releasing()) {
+    h.advance_to_deadline();
+    if (h.client.pop_transmit()) ++sent;
+  }
+  CHECK(sent == 4);
+  CHECK(h.client.state() == State::Stopped);
+
+  Harness h2;
+  h2.bind(server);
+  h2.client.release(h2.now);
+  Transmit r = h2.sent();
+  h2.deliver(server.reply(r, MessageType::Reply));
+  CHECK(h2.client.state() == State::Stopped);
+}
+
+// DAD failure: DECLINE the address, then start over with SOLICIT.
+TEST_CASE("DHCPv6 decline", "[dhcp6]") {
+  Harness h;
+  Server server;
+  h.bind(server);
+  h.client.decline(h.now);
+  CHECK(h.event().kind == Event::Kind::Declined);
+  Transmit decline = h.sent();
+  CHECK(decline.type == MessageType::Decline);
+  h.deliver(server.reply(decline, MessageType::Reply));
+  CHECK(h.sent_message().type == MessageType::Solicit);
+}
+
+// A saved lease resumes in the state its times call for.
+TEST_CASE("resume DHCPv6 lease", "[dhcp6]") {
+  Server server;
+  Harness first;
+  Lease lease = first.bind(server);
+  Harness h;
+  h.now = lease.acquired_at + 2000s;
+  h.client.resume(lease, h.now);
+  CHECK(h.client.state() == State::Renewing);
+  CHECK(h.sent_message().type == MessageType::Renew);
+  Harness late;
+  late.now = lease.expires_at();
+  late.client.resume(lease, late.now);
+  CHECK(late.event().kind == Event::Kind::Expired);
+  CHECK(late.sent_message().type == MessageType::Solicit);
+}

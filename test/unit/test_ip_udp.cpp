@@ -1,0 +1,67 @@
+// IPv4/UDP framing and ARP for the packet socket: checksums, lengths, fragments.
+#include <catch2/catch.hpp>
+
+#include "dhcp/ip_udp.hpp"
+#include "test/unit/helpers.hpp"
+
+using namespace netdhcp;
+
+namespace {
+Ipv4Address v4(const char* text) { return *Ipv4Address::parse(text); }
+}
+
+// What we send parses back, with both checksums valid.
+TEST_CASE("IPv4/UDP round trip with checksums", "[wire]") {
+  Bytes payload = to_bytes("hello dhcp");
+  Bytes packet;
+  encode_ipv4_udp(v4("0.0.0.0"), 68, v4("255.255.255.255"), 67, payload, packet);
+  CHECK(packet.size() == 20 + 8 + payload.size());
+  CHECK(internet_checksum(ByteView(packet).first(20)) == 0);
+  auto d = parse_ipv4_udp(packet, true);
+  REQUIRE(d.ok());
+  CHECK(d->source_port == 68);
+  CHECK(d->destination_port == 67);
+  CHECK(d->destination == v4("255.255.255.255"));
+  CHECK(Bytes(d->payload.begin(), d->payload.end()) == payload);
+}
+
+// A corrupted payload fails the UDP checksum, unless the kernel said it was not computed yet.
+TEST_CASE("bad UDP checksum is rejected only when verifiable", "[wire]") {
+  Bytes packet;
+  encode_ipv4_udp(v4("198.18.0.1"), 67, v4("198.18.0.5"), 68, to_bytes("payload"), packet);
+  packet.back() ^= std::byte{1};
+  CHECK_FALSE(parse_ipv4_udp(packet, true).ok());
+  CHECK(parse_ipv4_udp(packet, false).ok());
+}
+
+// Fragments, other protocols, bad header checksums and short packets are refused.
+TEST_CASE("IPv4 packets that are not whole UDP datagrams are refused", "[wire]") {
+  Bytes packet;
+  encode_ipv4_udp(v4("198.18.0.1"), 67, v4("198.18.0.5"), 68, to_bytes("payload"), packet);
+  for (std::size_t n = 0; n < packet.size(); ++n) CHECK_FALSE(parse_ipv4_udp(ByteView(packet).first(n), true).ok());
+  Bytes fragment = packet;
+  fragment[6] = std::byte{0x20};  // more fragments
+  CHECK_FALSE(parse_ipv4_udp(fragment, false).ok());
+  Bytes tcp = packet;
+  tcp[9] = std::byte{6};
+  CHECK_FALSE(parse_ipv4_udp(tcp, false).ok());
+  Bytes bad_header = packet;
+  bad_header[8] = std::byte{1};  // TTL changed, checksum not
+  CHECK(parse_ipv4_udp(bad_header, false).error().message == "bad IPv4 header checksum");
+}
+
+// RFC 5227 probes: sender IP 0, our MAC, the probed target.
+TEST_CASE("ARP encode and parse", "[wire]") {
+  ArpPacket probe;
+  probe.sender_mac = *MacAddress::parse("02:00:00:00:00:11");
+  probe.target_ip = v4("198.18.0.50");
+  Bytes wire;
+  encode_arp(probe, wire);
+  CHECK(wire.size() == 28);
+  auto back = parse_arp(wire);
+  REQUIRE(back.ok());
+  CHECK(back->sender_mac == probe.sender_mac);
+  CHECK(back->sender_ip.is_unspecified());
+  CHECK(back->target_ip == v4("198.18.0.50"));
+  CHECK_FALSE(parse_arp(ByteView(wire).first(27)).ok());
+}
