@@ -122,6 +122,7 @@ Client::Client(ClientConfig config, RandomSource random)
 void Client::new_exchange(TimePoint now) {
   xid_ = random_();
   exchange_started_ = now;
+  lease_start_ = now;
   transmissions_ = 0;
 }
 
@@ -259,6 +260,7 @@ void Client::enter_requesting(const Packet& offer, TimePoint now) {
   requested_address_ = offer.yiaddr;
   selected_server_ = offer.address_option(option::ServerId);
   transmissions_ = 0;  // same xid (RFC 2131 section 4.4.1), new retransmission schedule
+  lease_start_ = now;
   send_request(now);
   deadline_ = now + retransmit_delay(transmissions_, random_);
 }
@@ -283,7 +285,7 @@ Lease Client::lease_from_ack(const Packet& ack) const {
   lease.broadcast = ack.address_option(option::BroadcastAddress);
   lease.lease_time = Seconds(*ack.u32_option(option::LeaseTime));
   choose_renewal_times(lease, ack.u32_option(option::RenewalTime), ack.u32_option(option::RebindingTime));
-  lease.acquired_at = exchange_started_;
+  lease.acquired_at = lease_start_;
   return lease;
 }
 
@@ -361,7 +363,6 @@ void Client::handle_ack(const Packet& ack, TimePoint now) {
 }
 
 void Client::enter_bound(Lease lease) {
-  state_ = State::Bound;
   nak_streak_ = 0;
   lease_ = lease;
   pending_lease_.reset();
@@ -372,6 +373,7 @@ void Client::enter_bound(Lease lease) {
   } else {
     emit(Event::Kind::Bound, lease);
   }
+  state_ = State::Bound;  // after emit(): the event records where it came from
   reported_ = lease;
   schedule_bound_deadline();
 }
@@ -546,7 +548,7 @@ void Client::on_timeout(TimePoint now) {
 }
 
 void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous) {
-  events_.push_back(Event{kind, std::move(lease), std::move(previous), std::move(message)});
+  events_.push_back(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
 }
 
 std::optional<Transmit> Client::pop_transmit() {

@@ -98,6 +98,7 @@ struct Event {
   Lease lease;                    // the new lease, or the one lost / released
   std::optional<Lease> previous;  // AddressChanged: the lease it replaces
   std::string message;            // NAK text (option 56), conflict details
+  State from = State::Stopped;    // the state the client was in when this happened
 };
 std::string_view to_string(Event::Kind kind);
 
@@ -171,7 +172,9 @@ class Client {
   State state_ = State::Stopped;
   std::optional<TimePoint> deadline_;
   std::uint32_t xid_ = 0;
-  TimePoint exchange_started_{};  // for 'secs' and the lease's start time
+  TimePoint exchange_started_{};  // for 'secs'
+  // RFC 2131 4.4.1: "the time at which the original request was sent" starts the lease.
+  TimePoint lease_start_{};
   unsigned transmissions_ = 0;    // of the current message
   unsigned nak_streak_ = 0;       // consecutive NAKs, for the backoff
   std::optional<Ipv4Address> requested_address_;

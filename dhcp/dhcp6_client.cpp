@@ -374,12 +374,10 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
     }
     return;
   }
-  bool renewal = state_ == State::Renewing || state_ == State::Rebinding;
   enter_bound(std::move(*lease));
 }
 
 void Client::enter_bound(Lease lease) {
-  state_ = State::Bound;
   lease_ = lease;
   if (reported_ && reported_->address != lease.address) {
     emit(Event::Kind::AddressChanged, lease, {}, reported_);
@@ -388,6 +386,7 @@ void Client::enter_bound(Lease lease) {
   } else {
     emit(Event::Kind::Bound, lease);
   }
+  state_ = State::Bound;  // after emit(): the event records where it came from
   reported_ = lease;
   deadline_ = lease.renew_at();
 }
@@ -487,7 +486,7 @@ void Client::stop() {
 }
 
 void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous) {
-  events_.push_back(Event{kind, std::move(lease), std::move(previous), std::move(message)});
+  events_.push_back(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
 }
 
 std::optional<Transmit> Client::pop_transmit() {

@@ -64,6 +64,7 @@ struct Event {
   Lease lease;
   std::optional<Lease> previous;
   std::string message;  // status text from the server
+  State from = State::Stopped;    // the state the client was in when this happened
 };
 std::string_view to_string(Event::Kind kind);
 

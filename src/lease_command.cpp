@@ -211,9 +211,10 @@ std::string describe_failure6(const dhcp6::Client& client, const std::string& in
 }
 
 // Runs the v4 or v6 session until the first lease, then for --hold, then releases.
-template <class Session, class ClientT, class LeaseJson, class Failure>
+// `decorate` adds the transport's and client's counters to each printed object.
+template <class Session, class ClientT, class LeaseJson, class Failure, class Decorate>
 int run_session(asio::io_context& io, Session& session, ClientT& client, const Options& options,
-                LeaseJson lease_json, Failure failure) {
+                LeaseJson lease_json, Failure failure, Decorate decorate) {
   const TimePoint started = Clock::now();
   bool have_lease = false;
   bool holding = false;
@@ -224,6 +225,7 @@ int run_session(asio::io_context& io, Session& session, ClientT& client, const O
     using Kind = std::decay_t<decltype(event.kind)>;
     json::object o = lease_json(event.lease);
     o["elapsed_ms"] = elapsed_ms(started);
+    decorate(o);
     if (!have_lease && (event.kind == Kind::Bound || event.kind == Kind::AddressChanged)) {
       have_lease = true;
       status = 0;
@@ -240,6 +242,7 @@ int run_session(asio::io_context& io, Session& session, ClientT& client, const O
       return;
     }
     o["event"] = std::string(to_string(event.kind));
+    o["from"] = std::string(to_string(event.from));
     if (!event.message.empty()) o["message"] = event.message;
     if constexpr (requires { event.previous; }) {
       if (event.previous) o["previous_address"] = event.previous->address.to_string();
@@ -380,7 +383,13 @@ int lease_command(int argc, char** argv) {
     dhcp4::Client client(config, make_random());
     Dhcp4Session session(io.get_executor(), client, *socket);
     client.start(Clock::now());
-    return run_session(io, session, client, options, lease4_json, describe_failure4);
+    auto decorate = [&](json::object& o) {
+      const auto& c = client.counters();
+      o["discovers_sent"] = c.discovers_sent;
+      o["requests_sent"] = c.requests_sent;
+      o["unicast_path"] = socket->last_unicast_path();
+    };
+    return run_session(io, session, client, options, lease4_json, describe_failure4, decorate);
   }
 
   auto socket = Dhcp6UdpSocket::open(*interface, Clock::now() + std::chrono::duration_cast<Duration>(
@@ -397,7 +406,14 @@ int lease_command(int argc, char** argv) {
   dhcp6::Client client(config, make_random());
   Dhcp6Session session(io.get_executor(), client, *socket);
   client.start(Clock::now());
-  return run_session(io, session, client, options, lease6_json, describe_failure6);
+  auto decorate = [&](json::object& o) {
+    const auto& c = client.counters();
+    o["solicits_sent"] = c.solicits_sent;
+    o["requests_sent"] = c.requests_sent;
+    o["renews_sent"] = c.renews_sent;
+    o["rebinds_sent"] = c.rebinds_sent;
+  };
+  return run_session(io, session, client, options, lease6_json, describe_failure6, decorate);
 }
 
 }  // namespace netdhcp

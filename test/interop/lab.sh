@@ -49,9 +49,10 @@ lab_up() {
   ip -n "$LAB_SERVER_NS" addr add "$LAB_SERVER_IP6/64" dev lan0 nodad
 }
 
-# Adds a client namespace NAME with interface lan0 (MAC given), up, no IPv4 address.
+# Adds a client namespace NAME with interface lan0 (MAC given), up, no IPv4 address, and
+# sets LAB_NS to its name. (Not for $(...): the cleanup list must be updated in this shell.)
 lab_client() {  # name mac
-  local ns="nd-$1-$LAB_ID" peer="ndv${LAB_ID}${1: -2}"
+  local ns="nd-$1-$LAB_ID" peer="ndv${LAB_ID}${1: -3}"
   ip netns add "$ns"
   LAB_CLIENT_NS+=("$ns")
   ip link add "$peer" type veth peer name lan0 netns "$ns"
@@ -59,7 +60,7 @@ lab_client() {  # name mac
   lab_nodad "$ns" lan0
   ip -n "$ns" link set lo up
   ip -n "$ns" link set lan0 address "$2" up
-  echo "$ns"
+  LAB_NS=$ns
 }
 
 lab_bg() {  # command... ; runs in the background, remembered for lab_down
@@ -106,6 +107,7 @@ lab_kea4() {
   local valid=$1 renew=$2 rebind=$3 pool=${4:-198.18.0.100 - 198.18.0.199} extra=${5:-}
   local dir="$LAB_DIR/kea4"
   mkdir -p "$dir"
+  [ -f "$dir/log" ] && mv "$dir/log" "$dir/log.$(date +%s%N)"  # "started" must be this instance's
   cat > "$dir/kea.json" <<JSON
 { "Dhcp4": {
     "interfaces-config": { "interfaces": [ "lan0" ], "dhcp-socket-type": "${LAB_KEA_SOCKET:-raw}" },
@@ -122,7 +124,7 @@ lab_kea4() {
 } }
 JSON
   KEA_PIDFILE_DIR="$dir" KEA_LOCKFILE_DIR="$dir" \
-    lab_bg ip netns exec "$LAB_SERVER_NS" kea-dhcp4 -c "$dir/kea.json"
+    lab_bg ip netns exec "$LAB_SERVER_NS" kea-dhcp4 -c "$dir/kea.json" >> "$dir/stdout" 2>&1
   LAB_KEA4_PID=${LAB_PIDS[-1]}
   lab_wait 10 grep -q "DHCP4_STARTED" "$dir/log" || { lab_log "kea-dhcp4 did not start"; tail "$dir/log" >&2; return 1; }
 }
@@ -131,6 +133,7 @@ lab_kea6() {  # valid renew rebind
   local valid=$1 renew=$2 rebind=$3
   local dir="$LAB_DIR/kea6"
   mkdir -p "$dir"
+  [ -f "$dir/log" ] && mv "$dir/log" "$dir/log.$(date +%s%N)"  # "started" must be this instance's
   cat > "$dir/kea.json" <<JSON
 { "Dhcp6": {
     "interfaces-config": { "interfaces": [ "lan0" ] },
@@ -146,15 +149,28 @@ lab_kea6() {  # valid renew rebind
 } }
 JSON
   KEA_PIDFILE_DIR="$dir" KEA_LOCKFILE_DIR="$dir" \
-    lab_bg ip netns exec "$LAB_SERVER_NS" kea-dhcp6 -c "$dir/kea.json"
+    lab_bg ip netns exec "$LAB_SERVER_NS" kea-dhcp6 -c "$dir/kea.json" >> "$dir/stdout" 2>&1
   LAB_KEA6_PID=${LAB_PIDS[-1]}
   lab_wait 10 grep -q "DHCP6_STARTED" "$dir/log" || { lab_log "kea-dhcp6 did not start"; tail "$dir/log" >&2; return 1; }
+}
+
+# Drops unicast DHCP to the server as it crosses the bridge (iptables sees bridged frames
+# through br_netfilter). Broadcasts still pass, so clients in RENEWING fail and in REBINDING
+# succeed. Kea's packet socket sees frames before the server namespace's own iptables would,
+# hence the bridge. Returns 1 when bridged frames do not reach iptables here.
+lab_block_unicast_to_server() {
+  [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ] || return 1
+  iptables -I FORWARD 1 -i "$LAB_BRIDGE" -p udp -d "$LAB_SERVER_IP4" --dport 67 -j DROP
+}
+lab_unblock_unicast_to_server() {
+  iptables -D FORWARD -i "$LAB_BRIDGE" -p udp -d "$LAB_SERVER_IP4" --dport 67 -j DROP 2>/dev/null || true
 }
 
 lab_down() {
   local pid ns rule
   for pid in "${LAB_PIDS[@]}"; do lab_stop "$pid"; done
   LAB_PIDS=()
+  lab_unblock_unicast_to_server
   for rule in "${LAB_IPT_RULES[@]}"; do $rule 2>/dev/null; done
   LAB_IPT_RULES=()
   for ns in "${LAB_CLIENT_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done

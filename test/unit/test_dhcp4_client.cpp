@@ -144,8 +144,8 @@ TEST_CASE("DISCOVER, OFFER, REQUEST, ACK binds", "[dhcp4]") {
   CHECK(h.client.state() == State::Requesting);
 
   Transmit request_transmit;
-  request_transmit.payload.clear();
   encode(request, request_transmit.payload);
+  h.now += 2ms;
   h.deliver(server.reply(request_transmit, MessageType::Ack));
   Event bound = h.event();
   CHECK(bound.kind == Event::Kind::Bound);
@@ -156,8 +156,9 @@ TEST_CASE("DISCOVER, OFFER, REQUEST, ACK binds", "[dhcp4]") {
   CHECK(bound.lease.t1 == 1800s);
   CHECK(bound.lease.t2 == 3150s);
   CHECK(h.client.state() == State::Bound);
-  // Lease time counts from when the exchange started, not when the ACK came.
-  CHECK(h.client.next_deadline() == t0 + 1800s);
+  // Lease time counts from when the DHCPREQUEST was sent, not from the DISCOVER or the ACK.
+  CHECK(bound.lease.acquired_at == t0 + 3ms);
+  CHECK(h.client.next_deadline() == t0 + 3ms + 1800s);
 }
 
 // Lost DISCOVERs: first retransmission within 2 s, then doubling to the RFC's 64 s ceiling.
@@ -315,6 +316,7 @@ TEST_CASE("RENEWING at T1 unicasts to the server", "[dhcp4]") {
   h.deliver(server.reply(renew, MessageType::Ack));
   Event renewed = h.event();
   CHECK(renewed.kind == Event::Kind::Renewed);
+  CHECK(renewed.from == State::Renewing);
   CHECK(renewed.lease.acquired_at == lease.renew_at());
   CHECK(h.client.next_deadline() == lease.renew_at() + 1800s);
 }
@@ -371,6 +373,7 @@ TEST_CASE("rebinding to a different server", "[dhcp4]") {
   h.deliver(backup.reply(rebind, MessageType::Ack));
   Event e = h.event();
   CHECK(e.kind == Event::Kind::Renewed);
+  CHECK(e.from == State::Rebinding);
   CHECK(e.lease.server_id == backup.id);
   h.advance_to_deadline();
   CHECK(h.sent().destination == backup.id);  // the next renewal goes to the new server

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Interop tests: `net-dhcp lease` against real dnsmasq and Kea (v4 and v6) on a lab bridge.
+# Needs root. Prints one TAP-style line per check and "interop: N passed, M failed" at the end;
+# exits non-zero if anything failed. Usage: test/interop/run.sh [path/to/net-dhcp]
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
+. "$top/test/interop/lab.sh"
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+# check NAME COMMAND...: passes if the command succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+
+# jq-like field access with python: json_field FILE LINE EXPR (LINE: 1-based JSON line)
+json_field() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, line, expr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = [json.loads(l) for l in open(path) if l.startswith('{')]
+if line > len(rows):
+    sys.exit(1)
+v = eval(expr, {}, {'o': rows[line - 1], 'rows': rows})
+print(v if not isinstance(v, bool) else str(v).lower())
+PY
+}
+# Asserts that a python expression over the JSON lines of FILE is true.
+json_true() { [ "$(json_field "$1" 1 "$2" 2>/dev/null)" = "true" ]; }
+
+N=0
+new_client() {  # a fresh client namespace with a unique MAC; sets ns
+  N=$((N + 1))
+  lab_client "c$(printf '%02d' $N)" "02:00:00:00:01:$(printf '%02x' $N)"
+  ns=$LAB_NS
+}
+mac_of() { echo "02:00:00:00:01:$(printf '%02x' $N)"; }
+lease() { local ns=$1; shift; ip netns exec "$ns" "$BIN" lease --interface lan0 "$@"; }
+
+lab_up
+OUT=$LAB_DIR/out
+mkdir -p "$OUT"
+
+echo "# dnsmasq $(dnsmasq --version | head -1 | awk '{print $3}')"
+lab_dnsmasq --dhcp-range=198.18.0.100,198.18.0.199,255.255.255.0,2m --no-ping \
+  --dhcp-option=121,198.18.5.0/24,198.18.0.1,0.0.0.0/0,198.18.0.1 --dhcp-option=119,lab.test,example.test \
+  --dhcp-range=fd00:18::100,fd00:18::1ff,64,2m --dhcp-option=option6:dns-server,[fd00:18::1] \
+  --dhcp-rapid-commit --dhcp-host=02:00:00:00:02:01,198.18.0.60
+LEASES=$LAB_DIR/dnsmasq/leases
+
+new_client
+lease "$ns" --json --hostname web-1 > "$OUT/d1" 2> "$OUT/d1.err"
+check "dnsmasq v4: lease obtained" json_true "$OUT/d1" "o['address'].startswith('198.18.0.') and o['address'].endswith('/24')"
+addr=$(json_field "$OUT/d1" 1 "o['address'].split('/')[0]")
+check "dnsmasq v4: gateway from option 121's default route" json_true "$OUT/d1" "o['gateway'] == '198.18.0.1'"
+check "dnsmasq v4: classless route and compressed search list" json_true "$OUT/d1" \
+  "o['routes'][0] == {'destination': '198.18.5.0/24', 'via': '198.18.0.1'} and o['search'] == ['lab.test', 'example.test']"
+check "dnsmasq v4: lease time, T1, T2" json_true "$OUT/d1" "(o['lease_seconds'], o['renew_seconds'], o['rebind_seconds']) == (120, 60, 105)"
+check "dnsmasq v4: lease database has address, MAC and hostname" grep -q "$(mac_of) $addr web-1" "$LEASES"
+
+lease "$ns" --json --release > "$OUT/d2" 2>&1
+check "dnsmasq v4: same client gets the same address again" json_true "$OUT/d2" "o['address'].split('/')[0] == '$addr'"
+check "dnsmasq v4: release removes the lease from the database" lab_wait 5 bash -c "! grep -q ' $addr ' '$LEASES'"
+
+new_client
+lease "$ns" --json --rapid-commit > "$OUT/d3" 2>&1
+check "dnsmasq v4: rapid commit binds with no DHCPREQUEST" json_true "$OUT/d3" "o['requests_sent'] == 0 and o['discovers_sent'] == 1"
+
+new_client
+lease "$ns" --request 198.18.9.9 > "$OUT/d4" 2>&1
+check "dnsmasq v4: INIT-REBOOT for a foreign address is NAKed, then a new lease" \
+  bash -c "grep -q '^nak: DHCPNAK for 198.18.9.9/24: \"wrong network\"' '$OUT/d4' && grep -q '^198.18.0.1[0-9][0-9]/24 from 198.18.0.1' '$OUT/d4'"
+
+lab_client r01 02:00:00:00:02:01; ns=$LAB_NS
+lease "$ns" --json > "$OUT/d5" 2>&1
+check "dnsmasq v4: host reservation by MAC" json_true "$OUT/d5" "o['address'] == '198.18.0.60/24'"
+
+# RFC 5227: another host already uses the reserved address -> DECLINE, no lease.
+lab_client x01 02:00:00:00:02:99; ns_conflict=$LAB_NS
+ip -n "$ns_conflict" addr add 198.18.0.60/24 dev lan0
+lease "$ns" --json --arp-probe --timeout 6 > "$OUT/d6" 2> "$OUT/d6.err"
+status=$?
+check "dnsmasq v4: ARP probe finds the conflict and declines" \
+  bash -c "[ $status -eq 1 ] && grep -q '\"event\":\"declined\"' '$OUT/d6' && grep -q '02:00:00:00:02:99' '$OUT/d6'"
+check "dnsmasq v4: dnsmasq saw the DHCPDECLINE" grep -q "DHCPDECLINE.*198.18.0.60" "$LAB_DIR/dnsmasq/log"
+ip -n "$ns_conflict" addr del 198.18.0.60/24 dev lan0
+new_client
+lease "$ns" --json --arp-probe > "$OUT/d7" 2>&1
+check "dnsmasq v4: ARP probe without conflict binds after the RFC 5227 wait" json_true "$OUT/d7" "o['elapsed_ms'] > 3000"
+
+new_client
+lease "$ns" --ipv6 --json --hostname web-6 > "$OUT/d8" 2> "$OUT/d8.err"
+check "dnsmasq v6: lease obtained" json_true "$OUT/d8" "o['address'].startswith('fd00:18::') and o['dns'] == ['fd00:18::1']"
+addr6=$(json_field "$OUT/d8" 1 "o['address'].split('/')[0]")
+check "dnsmasq v6: lease database has the address" grep -q " $addr6 " "$LEASES"
+lease "$ns" --ipv6 --json --release > "$OUT/d9" 2>&1
+check "dnsmasq v6: same DUID/IAID gets the same address" json_true "$OUT/d9" "o['address'].split('/')[0] == '$addr6'"
+check "dnsmasq v6: release removes it from the database" lab_wait 5 bash -c "! grep -q ' $addr6 ' '$LEASES'"
+
+lab_stop "$LAB_DNSMASQ_PID"
+new_client
+lease "$ns" --timeout 2 > "$OUT/n1" 2>&1
+status=$?
+check "no server, v4: exits 1 and says what was sent" \
+  bash -c "[ $status -eq 1 ] && grep -Eq 'no DHCPOFFER on lan0 after 2 s \([2-9] DHCPDISCOVERs sent' '$OUT/n1'"
+lease "$ns" --ipv6 --timeout 2 > "$OUT/n2" 2>&1
+status=$?
+check "no server, v6: exits 1 and says what was sent" \
+  bash -c "[ $status -eq 1 ] && grep -Eq 'no DHCPv6 ADVERTISE on lan0 after 2 s \([1-9] SOLICITs sent to ff02::1:2' '$OUT/n2'"
+
+echo "# kea $(kea-dhcp4 -v)"
+lab_kea4 4 1 2 "198.18.0.100 - 198.18.0.199" \
+  ', "reservations": [ { "hw-address": "02:00:00:00:02:02", "ip-address": "198.18.0.61" } ]'
+KEA4=$LAB_DIR/kea4/leases.csv
+new_client
+lease "$ns" --json --hostname kea-1 --hold 5 --release > "$OUT/k1" 2> "$OUT/k1.err"
+addr=$(json_field "$OUT/k1" 1 "o['address'].split('/')[0]")
+check "kea v4: lease obtained with Kea's short lease" json_true "$OUT/k1" "o['lease_seconds'] == 4 and o['gateway'] == '198.18.0.1'"
+check "kea v4: renewed at T1 by unicast, at least 3 times in 5 s" \
+  json_true "$OUT/k1" "sum(1 for r in rows if r.get('event') == 'renewed' and r['from'] == 'renewing') >= 3"
+check "kea v4: hostname in the lease database" grep -q "^$addr,$(mac_of),.*,kea-1," "$KEA4"
+check "kea v4: renewals extend the lease in the database" \
+  bash -c "[ \$(grep -c '^$addr,$(mac_of),.*,4,' '$KEA4') -ge 4 ]"
+check "kea v4: release recorded (valid lifetime 0)" lab_wait 5 grep -q "^$addr,$(mac_of),[^,]*,0," "$KEA4"
+
+# A bound client whose address is configured renews through the kernel's UDP stack.
+lab_client r02 02:00:00:00:02:02; ns=$LAB_NS
+ip -n "$ns" addr add 198.18.0.61/24 dev lan0
+lease "$ns" --json --hold 2.5 > "$OUT/k2" 2>&1
+check "kea v4: renewal by UDP when the address is configured" \
+  json_true "$OUT/k2" "any(r.get('event') == 'renewed' and r['unicast_path'] == 'udp' for r in rows)"
+
+# Unicast to the server dropped: RENEWING fails, REBINDING (broadcast) succeeds.
+if lab_block_unicast_to_server; then
+  new_client
+  lease "$ns" --json --hold 5 > "$OUT/k3" 2>&1
+  check "kea v4: renewal unanswered, rebinding by broadcast keeps the lease" \
+    json_true "$OUT/k3" "any(r.get('event') == 'renewed' and r['from'] == 'rebinding' for r in rows) and not any(r.get('event') == 'expired' for r in rows)"
+  lab_unblock_unicast_to_server
+else
+  echo "ok - kea v4: rebinding # SKIP bridged frames do not pass iptables (br_netfilter off)"
+fi
+
+# The server disappears: renewing, rebinding, expiry; the address must be dropped.
+new_client
+lease "$ns" --json --hold 7 > "$OUT/k4" 2>&1 &
+holder=$!
+lab_wait 5 grep -q '"address"' "$OUT/k4"
+lab_stop "$LAB_KEA4_PID"
+wait "$holder"
+check "kea v4: server gone, the lease expires and is reported" \
+  json_true "$OUT/k4" "any(r.get('event') == 'expired' and r['from'] == 'rebinding' for r in rows)"
+
+# The server loses its lease database and gives our address to another client: our renewal
+# is NAKed (the address is in use), and the client binds to a new address.
+new_client
+first=$ns
+lab_kea4 30 4 6
+lease "$first" --json --hold 9 > "$OUT/k5" 2>&1 &
+holder=$!
+lab_wait 5 grep -q '"address"' "$OUT/k5"
+lost=$(json_field "$OUT/k5" 1 "o['address']")
+lab_stop "$LAB_KEA4_PID"
+rm -f "$KEA4"
+lab_kea4 30 4 6
+new_client
+lease "$ns" --json > "$OUT/k5b" 2>&1
+wait "$holder"
+check "kea v4: the forgotten address went to another client" json_true "$OUT/k5b" "o['address'] == '$lost'"
+check "kea v4: renewal NAKed by the server that forgot us, then a new address" \
+  json_true "$OUT/k5" "[r.get('event') for r in rows if r.get('event') in ('nak', 'bound')][:2] == ['nak', 'bound'] and any(r.get('event') == 'bound' and r['address'] != '$lost' for r in rows)"
+lab_stop "$LAB_KEA4_PID"
+
+lab_kea6 4 1 2
+KEA6=$LAB_DIR/kea6/leases.csv
+new_client
+lease "$ns" --ipv6 --json --rapid-commit --hostname kea-6.lab.test --hold 4 --release > "$OUT/k6" 2> "$OUT/k6.err"
+addr6=$(json_field "$OUT/k6" 1 "o['address'].split('/')[0]")
+check "kea v6: rapid commit lease with DNS and search list" \
+  json_true "$OUT/k6" "o['address'].startswith('fd00:18::') and o['dns'] == ['fd00:18::1'] and o['search'] == ['lab.test'] and o['requests_sent'] == 0"
+check "kea v6: RENEW at T1, at least twice in 4 s" json_true "$OUT/k6" "sum(1 for r in rows if r.get('event') == 'renewed') >= 2"
+check "kea v6: FQDN in the lease database" grep -q "^$addr6,.*,kea-6.lab.test.," "$KEA6"
+check "kea v6: release recorded (valid lifetime 0)" lab_wait 5 grep -q "^$addr6,[^,]*,0," "$KEA6"
+
+new_client
+lease "$ns" --ipv6 --json --hold 6 > "$OUT/k7" 2>&1 &
+holder=$!
+lab_wait 5 grep -q '"address"' "$OUT/k7"
+lab_stop "$LAB_KEA6_PID"
+wait "$holder"
+check "kea v6: four-message exchange, then server gone: renew, rebind, expire" \
+  json_true "$OUT/k7" "o['requests_sent'] == 1 and any(r.get('event') == 'expired' for r in rows) and rows[-1]['rebinds_sent'] > 0"
+
+lab_down
+trap - EXIT
+for f in "$OUT"/*.err; do [ -s "$f" ] && { echo "# stderr of $(basename "$f"):"; sed 's/^/#   /' "$f"; }; done 2>/dev/null
+echo "interop: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
