@@ -1,0 +1,89 @@
+#include "src/netlink_wait.hpp"
+
+#include <functional>
+
+namespace netdhcp {
+
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+std::string seconds_left(TimePoint from, TimePoint deadline) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - from).count();
+  return std::to_string(ms / 1000.0).substr(0, 4) + " s";
+}
+
+template <class T>
+using StateCheck = std::function<Result<std::optional<T>>(netlink::Socket&)>;
+
+// Subscribes inside `ns`, then asks `current` for the state; while it has no answer, reads
+// events and asks `current` again after each batch.
+// Parameters are references to the caller's named locals: GCC 12 mis-destroys temporaries
+// (a lambda converted to std::function) passed by value into a coroutine.
+template <class T>
+asio::awaitable<Result<T>> wait_until(const netlink::Namespace& ns, TimePoint deadline, const std::string& what,
+                                      const StateCheck<T>& current) {
+  TimePoint started = Clock::now();
+  auto subscription = netlink::inside(ns, [] { return netlink::Subscription::open(); });
+  if (!subscription) co_return subscription.error();
+  auto socket = netlink::inside(ns, [] { return netlink::Socket::open(); });
+  if (!socket) co_return socket.error();
+  auto executor = co_await asio::this_coro::executor;
+  asio::posix::stream_descriptor readable(executor, subscription->fd());
+  asio::steady_timer timer(executor);
+  timer.expires_at(deadline);
+  Result<T> outcome = Error{what + " within " + seconds_left(started, deadline) + " (namespace " + ns.path() + ")"};
+  while (true) {
+    auto now_state = current(*socket);
+    if (!now_state) {
+      outcome = now_state.error();
+      break;
+    }
+    if (*now_state) {
+      outcome = std::move(**now_state);
+      break;
+    }
+    auto which = co_await (readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple) ||
+                           timer.async_wait(use_awaitable_tuple));
+    if (which.index() == 1) break;
+    // The events only say that something changed; `current` decides. An overrun (ENOBUFS) is
+    // harmless here for the same reason.
+    (void)subscription->read();
+  }
+  (void)readable.release();  // the subscription owns the fd
+  co_return outcome;
+}
+
+}  // namespace
+
+asio::awaitable<Result<netlink::Link>> wait_for_link(const netlink::Namespace& ns, std::string name,
+                                                     TimePoint deadline) {
+  const std::string what = "interface " + name + " did not appear";
+  const StateCheck<netlink::Link> exists = [&name](netlink::Socket& socket) -> Result<std::optional<netlink::Link>> {
+    auto link = netlink::find_link(socket, name);
+    if (link) return std::optional(*link);
+    if (link.error().errno_value == ENODEV) return std::optional<netlink::Link>();
+    return link.error();
+  };
+  co_return co_await wait_until<netlink::Link>(ns, deadline, what, exists);
+}
+
+asio::awaitable<Result<netlink::Address>> wait_for_link_local(const netlink::Namespace& ns, int index,
+                                                              TimePoint deadline) {
+  const std::string what = "no usable IPv6 link-local address on interface " + std::to_string(index);
+  const StateCheck<netlink::Address> usable = [index](netlink::Socket& socket) -> Result<std::optional<netlink::Address>> {
+        auto addresses = netlink::list_addresses(socket, index, true);
+        if (!addresses) return addresses.error();
+        for (const auto& a : *addresses) {
+          if (!a.prefix.v6_address.is_link_local()) continue;
+          if (a.dad_failed())
+            return Error{"duplicate address detection failed for " + a.prefix.to_string() +
+                         ": another host on the LAN uses the same MAC-derived address"};
+          if (!a.tentative()) return std::optional(a);
+        }
+        return std::optional<netlink::Address>();
+      };
+  co_return co_await wait_until<netlink::Address>(ns, deadline, what, usable);
+}
+
+}  // namespace netdhcp
