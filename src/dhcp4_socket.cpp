@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "src/fd_reaper.hpp"
+
 namespace netdhcp {
 
 namespace {
@@ -49,6 +51,11 @@ Result<void> attach_filter(int fd, bool with_arp) {
 }
 
 }  // namespace
+
+PacketSocket::~PacketSocket() {
+  // The kernel's close of a packet socket waits for an RCU grace period: not on our thread.
+  if (fd_) close_later(fd_.release());
+}
 
 void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
   while (auto received = read()) {
@@ -151,9 +158,8 @@ bool PacketSocket::send_udp(const dhcp4::Transmit& t) {
   if (!fd) return false;
   int on = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface_.name.c_str(),
-                   static_cast<socklen_t>(interface_.name.size())) < 0)
-    return false;
+  int index = interface_.index;  // by index: Docker renames the interface in the container
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &index, sizeof index) < 0) return false;
   sockaddr_in local{};
   local.sin_family = AF_INET;
   local.sin_port = htons(dhcp4::kClientPort);

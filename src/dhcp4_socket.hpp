@@ -56,6 +56,9 @@ class PacketSocket final : public Dhcp4Socket {
  public:
   // Errors: socket(), filter attachment or bind() failed (e.g. no CAP_NET_RAW).
   static Result<PacketSocket> open(const InterfaceInfo& interface);
+  PacketSocket(PacketSocket&&) = default;
+  PacketSocket& operator=(PacketSocket&&) = default;
+  ~PacketSocket() override;
 
   int wait_handle() const override { return fd_.get(); }
   std::optional<Received4> read() override;

@@ -16,8 +16,8 @@ Result<UniqueFd> bind_client_socket(const InterfaceInfo& interface, const Ipv6Ad
   if (!fd) return system_error("DHCPv6 socket", errno);
   int on = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.name.c_str(),
-                   static_cast<socklen_t>(interface.name.size())) < 0)
+  int bound_index = interface.index;  // by index: Docker renames the interface in the container
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &bound_index, sizeof bound_index) < 0)
     return system_error("binding the DHCPv6 socket to " + interface.name, errno);
   int hops = 1;  // RFC 8415: link-scoped multicast
   ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "src/lease_command.hpp"
+#include "src/serve_command.hpp"
 
 #ifndef NETDHCP_VERSION
 #define NETDHCP_VERSION "unknown"
@@ -15,6 +16,7 @@ constexpr const char* kUsage =
     "usage: net-dhcp COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
+    "  serve      run the Docker network driver (net-dhcp serve --help)\n"
     "  lease      acquire one DHCP lease on an interface and print it (net-dhcp lease --help)\n"
     "  --version  print the version\n"
     "  --help     this text\n";
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "lease") return netdhcp::lease_command(argc - 2, argv + 2);
+  if (command == "serve") return netdhcp::serve_command(argc - 2, argv + 2);
   std::cerr << "net-dhcp: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

@@ -68,6 +68,21 @@ asio::awaitable<Result<netlink::Link>> wait_for_link(const netlink::Namespace& n
   co_return co_await wait_until<netlink::Link>(ns, deadline, what, exists);
 }
 
+asio::awaitable<void> wait_for_link_event(const netlink::Namespace& ns, TimePoint deadline) {
+  auto subscription = netlink::inside(ns, [] { return netlink::Subscription::open(); });
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+  timer.expires_at(deadline);
+  if (!subscription) {
+    co_await timer.async_wait(use_awaitable_tuple);
+    co_return;
+  }
+  asio::posix::stream_descriptor readable(executor, subscription->fd());
+  co_await (readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple) ||
+            timer.async_wait(use_awaitable_tuple));
+  (void)readable.release();
+}
+
 asio::awaitable<Result<netlink::Address>> wait_for_link_local(const netlink::Namespace& ns, int index,
                                                               TimePoint deadline) {
   const std::string what = "no usable IPv6 link-local address on interface " + std::to_string(index);
@@ -84,6 +99,45 @@ asio::awaitable<Result<netlink::Address>> wait_for_link_local(const netlink::Nam
         return std::optional<netlink::Address>();
       };
   co_return co_await wait_until<netlink::Address>(ns, deadline, what, usable);
+}
+
+}  // namespace netdhcp
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+namespace netdhcp {
+
+asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path, TimePoint deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  UniqueFd watch(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!watch) co_return system_error("inotify_init1", errno);
+  std::string directory = path.substr(0, path.rfind('/'));
+  // The directory itself may not exist before Docker's first container with a network.
+  (void)::inotify_add_watch(watch.get(), directory.c_str(), IN_CREATE | IN_MOVED_TO | IN_ATTRIB);
+  asio::posix::stream_descriptor readable(executor, watch.get());
+  asio::steady_timer timer(executor);
+  Result<netlink::Namespace> last = Error{"network namespace " + path + " did not appear"};
+  while (true) {
+    last = netlink::Namespace::open(path);
+    if (last || Clock::now() >= deadline) break;
+    bool exists = last.error().errno_value != ENOENT;
+    // File there but not yet a namespace (bind mount pending): retry soon. Missing: wait for
+    // inotify, with a coarse timer as the backstop.
+    timer.expires_at(std::min(deadline, Clock::now() + (exists ? std::chrono::milliseconds(5) : std::chrono::milliseconds(200))));
+    if (exists) {
+      co_await timer.async_wait(use_awaitable_tuple);
+    } else {
+      using namespace asio::experimental::awaitable_operators;
+      co_await (readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple) ||
+                timer.async_wait(use_awaitable_tuple));
+      char drain[4096];
+      while (::read(watch.get(), drain, sizeof drain) > 0) {
+      }
+    }
+  }
+  (void)readable.release();  // `watch` owns the descriptor
+  co_return last;
 }
 
 }  // namespace netdhcp

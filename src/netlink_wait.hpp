@@ -16,9 +16,23 @@ namespace netdhcp {
 asio::awaitable<Result<netlink::Link>> wait_for_link(const netlink::Namespace& ns, std::string name,
                                                      TimePoint deadline);
 
+// Returns at the next link or address event in `ns`, or at the deadline.
+asio::awaitable<void> wait_for_link_event(const netlink::Namespace& ns, TimePoint deadline);
+
 // The link-local IPv6 address of link `index` once duplicate address detection is done.
 // Errors: deadline, DAD failed, netlink failures.
 asio::awaitable<Result<netlink::Address>> wait_for_link_local(const netlink::Namespace& ns, int index,
                                                               TimePoint deadline);
+
+}  // namespace netdhcp
+
+namespace netdhcp {
+
+// Opens the network namespace file at `path` once it exists and is a namespace. Docker names
+// the SandboxKey in Join, but runc creates the namespace and Docker bind-mounts it there only
+// when the container starts: inotify wakes us when the file appears, and a short retry covers
+// the moment between the file's creation and the bind mount.
+// Errors: not there by the deadline (with the last reason), inotify failures.
+asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path, TimePoint deadline);
 
 }  // namespace netdhcp

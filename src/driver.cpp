@@ -1,0 +1,318 @@
+#include "src/driver.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "dhcp/identity.hpp"
+#include "netlink/address.hpp"
+#include "netlink/link.hpp"
+#include "netlink/route.hpp"
+#include "src/log.hpp"
+
+namespace netdhcp {
+
+namespace {
+
+std::string string_field(const json::object& o, const char* key) {
+  if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->as_string());
+  return {};
+}
+
+DriverError bad_request(std::string message) { return DriverError{400, std::move(message)}; }
+
+// The generic -o options, and Docker's --ipv6 flag, from CreateNetwork's Options.
+std::map<std::string, std::string> generic_options(const json::object& request, bool& enable_ipv6) {
+  std::map<std::string, std::string> generic;
+  enable_ipv6 = false;
+  auto* options = request.if_contains("Options");
+  if (!options || !options->is_object()) return generic;
+  if (auto* g = options->as_object().if_contains("com.docker.network.generic"); g && g->is_object()) {
+    for (const auto& [key, value] : g->as_object())
+      generic[std::string(key)] = value.is_string() ? std::string(value.as_string()) : json::serialize(value);
+  }
+  if (auto* v6 = options->as_object().if_contains("com.docker.network.enable_ipv6"); v6 && v6->is_bool())
+    enable_ipv6 = v6->as_bool();
+  return generic;
+}
+
+// A locally administered unicast MAC derived from the endpoint id (stable across retries).
+MacAddress mac_for(const std::string& endpoint_id) {
+  auto uuid = uuid_from_name("mac:" + endpoint_id);
+  MacAddress mac;
+  mac.octets[0] = 0x02;
+  for (int i = 1; i < 6; ++i) mac.octets[i] = uuid[i];
+  return mac;
+}
+
+bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
+  int len = std::min(a.prefix_length, b.prefix_length);
+  std::uint32_t mask = len == 0 ? 0 : ~0u << (32 - len);
+  return (a.v4_address.to_u32() & mask) == (b.v4_address.to_u32() & mask);
+}
+
+}  // namespace
+
+Driver::Driver(asio::any_io_executor executor, std::string state_dir)
+    : executor_(std::move(executor)), state_dir_(std::move(state_dir)) {}
+
+Result<void> Driver::load() {
+  std::string path = state_dir_ + "/networks.json";
+  std::ifstream in(path);
+  if (!in) return {};  // first start
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  json::value v = json::parse(text.str(), ec);
+  if (ec || !v.is_object() || !v.as_object().contains("networks") || !v.at("networks").is_array())
+    return Error{path + " is corrupt (" + (ec ? ec.message() : "not a networks object") +
+                 "); starting without saved networks: re-create them with docker network rm/create"};
+  for (const auto& n : v.at("networks").as_array()) {
+    if (!n.is_object()) continue;
+    std::string id = string_field(n.as_object(), "id");
+    std::map<std::string, std::string> generic;
+    if (auto* o = n.as_object().if_contains("options"); o && o->is_object())
+      for (const auto& [k, val] : o->as_object())
+        if (val.is_string()) generic[std::string(k)] = std::string(val.as_string());
+    auto options = parse_network_options(generic);
+    if (id.empty() || !options) continue;
+    networks_[id] = Network{id, *options};
+  }
+  log::info("loaded " + std::to_string(networks_.size()) + " network(s) from " + path);
+  return {};
+}
+
+// Written atomically: a temporary file, fsync, rename.
+Result<void> Driver::save() const {
+  json::array list;
+  for (const auto& [id, n] : networks_) {
+    const auto& o = n.options;
+    json::object generic{{"bridge", o.bridge}, {"ipv6", o.ipv6 ? "true" : "false"},
+                         {"ignore_conflicts", o.ignore_conflicts ? "true" : "false"},
+                         {"skip_routes", o.skip_routes ? "true" : "false"},
+                         {"rapid_commit", o.rapid_commit ? "true" : "false"},
+                         {"prefix", o.interface_prefix},
+                         {"lease_timeout", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.lease_timeout).count()) + "ms"}};
+    if (o.gateway) generic["gateway"] = o.gateway->to_string();
+    if (!o.hostname.empty()) generic["hostname"] = o.hostname;
+    list.emplace_back(json::object{{"id", id}, {"options", std::move(generic)}});
+  }
+  std::string text = json::serialize(json::object{{"networks", std::move(list)}});
+  std::string path = state_dir_ + "/networks.json";
+  std::string temporary = path + ".tmp";
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return system_error("writing " + temporary, errno);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) < 0)
+    return system_error("writing " + temporary, errno);
+  fd.reset();
+  if (::rename(temporary.c_str(), path.c_str()) < 0) return system_error("renaming " + temporary, errno);
+  return {};
+}
+
+std::optional<DriverError> Driver::validate(const Network& network, const json::object& request) const {
+  const auto& o = network.options;
+  // IPAM must be null: the addresses come from the LAN's DHCP server.
+  if (auto* data = request.if_contains("IPv4Data"); data && data->is_array()) {
+    for (const auto& d : data->as_array()) {
+      if (!d.is_object()) continue;
+      std::string space = string_field(d.as_object(), "AddressSpace");
+      std::string pool = string_field(d.as_object(), "Pool");
+      if (space != "null" && pool != "0.0.0.0/0")
+        return bad_request("net-dhcp networks take their addresses from the LAN's DHCP server, not from Docker's IPAM "
+                           "(pool " + pool + "): use --ipam-driver null");
+    }
+  }
+  auto socket = netlink::Socket::open();
+  if (!socket) return DriverError{500, socket.error().message};
+  auto bridge = netlink::find_link(*socket, o.bridge);
+  if (!bridge)
+    return bad_request("bridge " + o.bridge + " does not exist: create it and attach the LAN interface to it "
+                       "(ip link add " + o.bridge + " type bridge; ip link set ETH master " + o.bridge + ")");
+  if (bridge->kind != "bridge")
+    return bad_request(o.bridge + " is not a bridge (it is " + (bridge->kind.empty() ? "a physical interface" : "a " + bridge->kind) +
+                       "): net-dhcp needs a Linux bridge connected to the LAN");
+  if (!o.ignore_conflicts) {
+    for (const auto& [id, other] : networks_)
+      if (other.options.bridge == o.bridge && id != network.id)
+        return bad_request("bridge " + o.bridge + " is already used by net-dhcp network " + id.substr(0, 12) +
+                           ": use one network per bridge, or -o ignore_conflicts=true");
+    // Another interface (docker0, br-..., a VPN) whose subnet overlaps the bridge's: traffic for
+    // the LAN would be routed there instead.
+    auto addresses = netlink::list_addresses(*socket, 0, false);
+    if (addresses) {
+      for (const auto& mine : *addresses) {
+        if (mine.index != bridge->index) continue;
+        for (const auto& theirs : *addresses) {
+          if (theirs.index == bridge->index || !prefixes_overlap(mine.prefix, theirs.prefix)) continue;
+          if (theirs.prefix.v4_address.octets[0] == 127) continue;
+          auto other = netlink::find_link(*socket, theirs.index);
+          return bad_request("the subnet " + theirs.prefix.to_string() + " of " + (other ? other->name : "another interface") +
+                             " overlaps " + mine.prefix.to_string() + " on bridge " + o.bridge +
+                             ": containers could not reach that part of the LAN; change the other network's subnet, "
+                             "or pass -o ignore_conflicts=true");
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+DriverResult<json::object> Driver::create_network(const json::object& request) {
+  std::string id = string_field(request, "NetworkID");
+  if (id.empty()) return bad_request("CreateNetwork without a NetworkID");
+  bool enable_ipv6 = false;
+  auto generic = generic_options(request, enable_ipv6);
+  auto options = parse_network_options(generic);
+  if (!options) return bad_request(options.error().message);
+  if (enable_ipv6) options->ipv6 = true;
+  Network network{id, *options};
+  if (auto problem = validate(network, request)) return *problem;
+  networks_[id] = network;
+  if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
+  log::info("network " + id.substr(0, 12) + " on bridge " + options->bridge + (options->ipv6 ? " (IPv4 and IPv6)" : ""));
+  return json::object{};
+}
+
+DriverResult<json::object> Driver::delete_network(const json::object& request) {
+  std::string id = string_field(request, "NetworkID");
+  if (networks_.erase(id)) {
+    if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
+    log::info("network " + id.substr(0, 12) + " removed");
+  }
+  return json::object{};
+}
+
+asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::object& request) {
+  std::string network_id = string_field(request, "NetworkID");
+  std::string endpoint_id = string_field(request, "EndpointID");
+  if (network_id.empty() || endpoint_id.empty()) co_return bad_request("CreateEndpoint without NetworkID or EndpointID");
+  auto network = networks_.find(network_id);
+  if (network == networks_.end())
+    co_return bad_request("network " + network_id.substr(0, 12) +
+                          " is not known to net-dhcp (its saved state was lost?): docker network rm it and create it again");
+  json::object interface;
+  if (auto* i = request.if_contains("Interface"); i && i->is_object()) interface = i->as_object();
+  if (!string_field(interface, "Address").empty() || !string_field(interface, "AddressIPv6").empty())
+    co_return bad_request("net-dhcp takes addresses from the LAN's DHCP server, so --ip/--ip6 cannot be honoured: "
+                          "reserve an address for the container's MAC on the DHCP server and use --mac-address");
+  std::string docker_mac = string_field(interface, "MacAddress");
+  MacAddress mac;
+  if (!docker_mac.empty()) {
+    auto parsed = MacAddress::parse(docker_mac);
+    if (!parsed) co_return bad_request("invalid MacAddress " + docker_mac);
+    mac = *parsed;
+  } else {
+    mac = mac_for(endpoint_id);
+  }
+  auto existing = endpoints_.find(endpoint_id);
+  std::shared_ptr<Endpoint> endpoint;
+  if (existing != endpoints_.end() && existing->second->lease4()) {
+    endpoint = existing->second;  // Docker retried after we answered: same answer
+  } else {
+    auto socket = netlink::Socket::open();
+    if (!socket) co_return DriverError{500, socket.error().message};
+    auto bridge = netlink::find_link(*socket, network->second.options.bridge);
+    if (!bridge) co_return bad_request("bridge " + network->second.options.bridge + " no longer exists: " + bridge.error().message);
+    EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac};
+    endpoint = std::make_shared<Endpoint>(executor_, config);
+    endpoints_[endpoint_id] = endpoint;
+    auto created = co_await endpoint->create();
+    if (!created) {
+      endpoints_.erase(endpoint_id);
+      log::warning("endpoint " + endpoint_id.substr(0, 12) + ": " + created.error().message);
+      co_return DriverError{500, created.error().message};
+    }
+  }
+  json::object reply_interface;
+  const auto& lease = *endpoint->lease4();
+  reply_interface["Address"] = lease.address.to_string() + "/" + std::to_string(lease.prefix_length);
+  if (docker_mac.empty()) reply_interface["MacAddress"] = mac.to_string();
+  if (endpoint->lease6())
+    reply_interface["AddressIPv6"] = endpoint->lease6()->address.to_string() + "/" + std::to_string(endpoint->prefix6());
+  co_return json::object{{"Interface", std::move(reply_interface)}};
+}
+
+DriverResult<json::object> Driver::join(const json::object& request) {
+  std::string endpoint_id = string_field(request, "EndpointID");
+  std::string sandbox = string_field(request, "SandboxKey");
+  auto it = endpoints_.find(endpoint_id);
+  if (it == endpoints_.end() || !it->second->lease4())
+    return bad_request("endpoint " + endpoint_id.substr(0, 12) + " is not known to net-dhcp (the daemon restarted?)");
+  const auto& endpoint = *it->second;
+  const auto& options = endpoint.config().options;
+  const auto& lease = *endpoint.lease4();
+  json::object reply;
+  reply["InterfaceName"] = json::object{{"SrcName", endpoint.container_end()}, {"DstPrefix", options.interface_prefix}};
+  auto gateway = options.gateway ? options.gateway : lease.gateway();
+  if (gateway) reply["Gateway"] = gateway->to_string();
+  json::array routes;
+  // RFC 3442 routes from the server (the default one is the Gateway above).
+  for (const auto& r : lease.classless_routes) {
+    if (r.prefix_length == 0) continue;
+    std::string destination = r.destination.to_string() + "/" + std::to_string(r.prefix_length);
+    if (r.router.is_unspecified()) routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 1}});
+    else routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 0}, {"NextHop", r.router.to_string()}});
+  }
+  // The routes the host has through the bridge (other subnets of the LAN), unless skip_routes.
+  if (!options.skip_routes) {
+    if (auto socket = netlink::Socket::open()) {
+      if (auto host_routes = netlink::list_routes(*socket, false)) {
+        std::uint32_t own = lease.address.to_u32() & prefix_netmask(lease.prefix_length).to_u32();
+        for (const auto& r : *host_routes) {
+          if (r.oif != endpoint.config().bridge_index || r.destination.prefix_length == 0) continue;
+          if (r.destination.v4_address.to_u32() == own && r.destination.prefix_length == lease.prefix_length) continue;
+          std::string destination = r.destination.to_string();
+          if (r.gateway4) routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 0}, {"NextHop", r.gateway4->to_string()}});
+          else routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 1}});
+        }
+      }
+    }
+  }
+  if (!routes.empty()) reply["StaticRoutes"] = std::move(routes);
+  // Never attach the container to docker_gwbridge behind the user's back.
+  reply["DisableGatewayService"] = true;
+  if (!sandbox.empty()) it->second->follow_into(sandbox);
+  return reply;
+}
+
+DriverResult<json::object> Driver::leave(const json::object& request) {
+  auto it = endpoints_.find(string_field(request, "EndpointID"));
+  if (it != endpoints_.end()) it->second->leave();
+  return json::object{};
+}
+
+DriverResult<json::object> Driver::delete_endpoint(const json::object& request) {
+  std::string endpoint_id = string_field(request, "EndpointID");
+  auto it = endpoints_.find(endpoint_id);
+  if (it != endpoints_.end()) {
+    it->second->remove();
+    endpoints_.erase(it);
+    log::info("endpoint " + endpoint_id.substr(0, 12) + " removed");
+  }
+  return json::object{};
+}
+
+DriverResult<json::object> Driver::endpoint_info(const json::object& request) {
+  auto it = endpoints_.find(string_field(request, "EndpointID"));
+  json::object value;
+  if (it != endpoints_.end()) {
+    const auto& e = *it->second;
+    value["bridge"] = e.config().options.bridge;
+    value["host_interface"] = e.host_end();
+    value["mac"] = e.config().mac.to_string();
+    value["dhcp4_state"] = e.state4();
+    if (e.lease4()) {
+      value["ipv4"] = e.lease4()->address.to_string() + "/" + std::to_string(e.lease4()->prefix_length);
+      value["dhcp4_server"] = e.lease4()->server_id.to_string();
+      value["lease_seconds"] = e.lease4()->lease_time.count();
+    }
+    if (e.config().options.ipv6) value["dhcp6_state"] = e.state6();
+    if (e.lease6()) value["ipv6"] = e.lease6()->address.to_string() + "/" + std::to_string(e.prefix6());
+  }
+  return json::object{{"Value", std::move(value)}};
+}
+
+}  // namespace netdhcp

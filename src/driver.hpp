@@ -1,0 +1,62 @@
+// The Docker network driver's state and decisions: networks, endpoints, and what each
+// libnetwork remote-driver call does. src/plugin_api.cpp turns HTTP+JSON into these calls.
+#pragma once
+
+#include <boost/json.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "src/asio.hpp"
+#include "src/endpoint.hpp"
+#include "src/network_options.hpp"
+
+namespace netdhcp {
+
+namespace json = boost::json;
+
+struct Network {
+  std::string id;
+  NetworkOptions options;
+};
+
+// A refusal for Docker: the HTTP status and the message the user will read.
+struct DriverError {
+  int status = 400;
+  std::string message;
+};
+
+template <class T>
+using DriverResult = std::variant<T, DriverError>;
+
+class Driver {
+ public:
+  // `state_dir` keeps the networks (Docker sends CreateNetwork only once).
+  Driver(asio::any_io_executor executor, std::string state_dir);
+
+  // Loads networks saved by an earlier run. Errors: unreadable or corrupt state (reported,
+  // the daemon starts without it).
+  Result<void> load();
+
+  DriverResult<json::object> create_network(const json::object& request);
+  DriverResult<json::object> delete_network(const json::object& request);
+  asio::awaitable<DriverResult<json::object>> create_endpoint(const json::object& request);
+  DriverResult<json::object> endpoint_info(const json::object& request);
+  DriverResult<json::object> delete_endpoint(const json::object& request);
+  DriverResult<json::object> join(const json::object& request);
+  DriverResult<json::object> leave(const json::object& request);
+
+  std::size_t endpoint_count() const { return endpoints_.size(); }
+  const std::map<std::string, Network>& networks() const { return networks_; }
+
+ private:
+  Result<void> save() const;
+  std::optional<DriverError> validate(const Network& network, const json::object& request) const;
+
+  asio::any_io_executor executor_;
+  std::string state_dir_;
+  std::map<std::string, Network> networks_;
+  std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
+};
+
+}  // namespace netdhcp

@@ -1,0 +1,440 @@
+#include "src/endpoint.hpp"
+
+#include <random>
+
+#include "dhcp/identity.hpp"
+#include "netlink/address.hpp"
+#include "netlink/link.hpp"
+#include "netlink/route.hpp"
+#include "src/log.hpp"
+#include "src/netlink_wait.hpp"
+
+namespace netdhcp {
+
+using namespace std::chrono_literals;
+
+// A socket with the session that drives the client over it. Shared with the running
+// coroutine, so that replacing it (when the interface moves into the container) is safe.
+struct Endpoint::Wire4 {
+  std::unique_ptr<Dhcp4Socket> socket;
+  std::unique_ptr<Dhcp4Session> session;
+};
+struct Endpoint::Wire6 {
+  std::unique_ptr<Dhcp6Socket> socket;
+  std::unique_ptr<Dhcp6Session> session;
+};
+
+namespace {
+
+RandomSource make_random() {
+  auto engine = std::make_shared<std::mt19937>(std::random_device{}());
+  return [engine] { return static_cast<std::uint32_t>((*engine)()); };
+}
+
+// Interface names must fit IFNAMSIZ (15): "dh-" / "dc-" and 12 characters of the endpoint id.
+std::string link_name(const char* prefix, const std::string& endpoint_id) {
+  return prefix + endpoint_id.substr(0, 12);
+}
+
+template <class Wire>
+asio::awaitable<void> run_wire(std::shared_ptr<Wire> wire, typename decltype(wire->session)::element_type::EventHandler handler) {
+  co_await wire->session->run(std::move(handler));
+}
+
+}  // namespace
+
+// The endpoint stays alive while it follows its interface, even if Docker deletes it meanwhile.
+asio::awaitable<void> Endpoint::follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key) {
+  co_await self->follow(std::move(sandbox_key));
+}
+
+namespace {
+
+InterfaceInfo interface_of(const netlink::Link& link) {
+  InterfaceInfo info;
+  info.name = link.name;
+  info.index = link.index;
+  info.mac = link.mac;
+  info.mtu = link.mtu;
+  info.up = link.up();
+  return info;
+}
+
+}  // namespace
+
+Endpoint::Endpoint(asio::any_io_executor executor, EndpointConfig config)
+    : executor_(std::move(executor)), config_(std::move(config)) {
+  host_end_ = link_name("dh-", config_.endpoint_id);
+  container_end_ = link_name("dc-", config_.endpoint_id);
+}
+
+Endpoint::~Endpoint() {
+  *alive_ = false;
+  if (wire4_) wire4_->session->stop();
+  if (wire6_) wire6_->session->stop();
+}
+
+std::string Endpoint::log_prefix() const { return "endpoint " + config_.endpoint_id.substr(0, 12) + ": "; }
+
+std::string Endpoint::state4() const { return client4_ ? std::string(dhcp4::to_string(client4_->state())) : "none"; }
+std::string Endpoint::state6() const { return client6_ ? std::string(dhcp6::to_string(client6_->state())) : "none"; }
+
+Result<void> Endpoint::make_links() {
+  auto socket = netlink::Socket::open();
+  if (!socket) return socket.error();
+  netlink::VethSpec spec;
+  spec.name = host_end_;
+  spec.peer_name = container_end_;
+  spec.peer_mac = config_.mac;
+  spec.mtu = config_.bridge_mtu;
+  auto created = netlink::create_veth(*socket, spec);
+  if (!created && created.error().errno_value == EEXIST) {
+    // A leftover of an earlier run that died mid-way: it is ours (same endpoint id).
+    if (auto stale = netlink::find_link(*socket, host_end_)) (void)netlink::delete_link(*socket, *stale);
+    created = netlink::create_veth(*socket, spec);
+  }
+  if (!created) return created.error();
+  links_made_ = true;
+  auto host = netlink::find_link(*socket, host_end_);
+  auto container = netlink::find_link(*socket, container_end_);
+  if (!host) return host.error();
+  if (!container) return container.error();
+  // The container end lives in the host namespace until Docker moves it: it must not learn
+  // routes from router advertisements here (a default route via it would hijack the host's),
+  // and its link-local address should be usable at once for DHCPv6 (no DAD wait).
+  auto here = netlink::Namespace::current();
+  if (!here) return here.error();
+  for (const char* key : {"accept_ra", "autoconf"})
+    if (auto r = netlink::set_interface_sysctl(*here, "ipv6", container_end_, key, "0"); !r) return r.error();
+  if (config_.options.ipv6)
+    if (auto r = netlink::set_interface_sysctl(*here, "ipv6", container_end_, "accept_dad", "0"); !r) return r.error();
+  if (auto r = netlink::set_master(*socket, *host, config_.bridge_index); !r) return r.error();
+  if (auto r = netlink::set_up(*socket, *host, true); !r) return r.error();
+  if (auto r = netlink::set_up(*socket, *container, true); !r) return r.error();
+  return {};
+}
+
+void Endpoint::delete_links() {
+  if (!links_made_) return;
+  auto socket = netlink::Socket::open();
+  if (!socket) return;
+  // Deleting one end of a veth pair deletes both, wherever the other end is.
+  if (auto host = netlink::find_link(*socket, host_end_)) (void)netlink::delete_link(*socket, *host);
+  links_made_ = false;
+}
+
+void Endpoint::start_v4(std::unique_ptr<Dhcp4Socket> socket) {
+  if (wire4_) wire4_->session->stop();
+  auto wire = std::make_shared<Wire4>();
+  wire->socket = std::move(socket);
+  wire->session = std::make_unique<Dhcp4Session>(executor_, *client4_, *wire->socket);
+  wire4_ = wire;
+  std::weak_ptr<Endpoint> self = weak_from_this();
+  Dhcp4Session::EventHandler handler = [self](const dhcp4::Event& e) {
+    if (auto endpoint = self.lock()) endpoint->on_event4(e);
+  };
+  asio::co_spawn(executor_, run_wire(wire, handler), asio::detached);
+}
+
+void Endpoint::start_v6(std::unique_ptr<Dhcp6Socket> socket) {
+  if (wire6_) wire6_->session->stop();
+  auto wire = std::make_shared<Wire6>();
+  wire->socket = std::move(socket);
+  wire->session = std::make_unique<Dhcp6Session>(executor_, *client6_, *wire->socket);
+  wire6_ = wire;
+  std::weak_ptr<Endpoint> self = weak_from_this();
+  Dhcp6Session::EventHandler handler = [self](const dhcp6::Event& e) {
+    if (auto endpoint = self.lock()) endpoint->on_event6(e);
+  };
+  asio::co_spawn(executor_, run_wire(wire, handler), asio::detached);
+}
+
+asio::awaitable<Result<void>> Endpoint::create() {
+  TimePoint started = Clock::now();
+  TimePoint deadline = started + config_.options.lease_timeout;
+  if (auto made = make_links(); !made) {
+    delete_links();
+    co_return Error{"creating the interfaces for the container: " + made.error().message};
+  }
+  auto container = query_interface(container_end_);
+  if (!container) {
+    delete_links();
+    co_return container.error();
+  }
+  // Identity stable per endpoint: the DUID-UUID and IAID come from the endpoint id.
+  Bytes duid = make_duid_uuid(uuid_from_name(config_.endpoint_id));
+  std::uint32_t iaid = iaid_from_name(config_.endpoint_id);
+
+  dhcp4::ClientConfig c4;
+  c4.mac = config_.mac;
+  c4.client_id = make_client_id(iaid, duid);
+  c4.hostname = config_.options.hostname;
+  c4.rapid_commit = config_.options.rapid_commit;
+  c4.max_message_size = static_cast<std::uint16_t>(std::clamp(container->mtu, 576, 65535));
+  client4_ = std::make_unique<dhcp4::Client>(c4, make_random());
+  auto packet_socket = PacketSocket::open(*container);
+  if (!packet_socket) {
+    delete_links();
+    co_return packet_socket.error();
+  }
+  client4_->start(Clock::now());
+  start_v4(std::make_unique<PacketSocket>(std::move(*packet_socket)));
+
+  if (config_.options.ipv6) {
+    dhcp6::ClientConfig c6;
+    c6.duid = duid;
+    c6.iaid = iaid;
+    c6.fqdn = config_.options.hostname;
+    c6.rapid_commit = config_.options.rapid_commit;
+    client6_ = std::make_unique<dhcp6::Client>(c6, make_random());
+    auto udp = Dhcp6UdpSocket::open(*container, deadline);
+    if (!udp) {
+      remove();
+      co_return Error{"DHCPv6 on " + container_end_ + ": " + udp.error().message};
+    }
+    client6_->start(Clock::now());
+    start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+  }
+
+  // Both exchanges run at once; wait for both leases (or the deadline) in small steps of the
+  // event loop, so the sessions' own events fill lease4_ / lease6_.
+  asio::steady_timer tick(executor_);
+  while (Clock::now() < deadline) {
+    bool done4 = lease4_.has_value();
+    bool done6 = !config_.options.ipv6 || lease6_.has_value();
+    if (done4 && done6) break;
+    tick.expires_after(2ms);
+    co_await tick.async_wait(use_awaitable_tuple);
+  }
+  if (!lease4_ || (config_.options.ipv6 && !lease6_)) {
+    std::string what;
+    double seconds = std::chrono::duration<double>(config_.options.lease_timeout).count();
+    char after[32];
+    std::snprintf(after, sizeof after, "%g s", seconds);
+    const auto& c = client4_->counters();
+    if (!lease4_) {
+      what = "no DHCPv4 lease on bridge " + config_.options.bridge + " within " + after + " (" +
+             std::to_string(c.discovers_sent) + " DHCPDISCOVERs sent, " + std::to_string(c.offers_received) +
+             " offers, " + std::to_string(c.naks_received) + " NAKs received)";
+      if (c.naks_received) what += "; last NAK: \"" + c.last_nak_message + "\"";
+      if (c.offers_received == 0)
+        what += ". Is a DHCP server on that LAN, and does the host firewall let bridged DHCP through? "
+                "(iptables -I FORWARD -i " + config_.options.bridge + " -j ACCEPT)";
+    } else {
+      const auto& c6 = client6_->counters();
+      what = "no DHCPv6 lease on bridge " + config_.options.bridge + " within " + after + " (" +
+             std::to_string(c6.solicits_sent) + " SOLICITs sent, " + std::to_string(c6.advertises_received) +
+             " ADVERTISEs received" + (c6.last_status_message.empty() ? "" : ", server said: " + c6.last_status_message) +
+             "); drop -o ipv6=true if the LAN has no DHCPv6 server";
+    }
+    remove();
+    co_return Error{what};
+  }
+  if (lease6_) prefix6_ = on_link_prefix6(lease6_->address);
+  log::info(log_prefix() + "leased " + lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length) +
+            (lease6_ ? " and " + lease6_->address.to_string() + "/" + std::to_string(prefix6_) : std::string()) +
+            " on " + config_.options.bridge + " in " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) + " ms");
+  co_return Result<void>{};
+}
+
+// The prefix length of the on-link IPv6 prefix that holds `address`, from the host's routes on
+// the bridge (learnt from the LAN's router advertisements); /128 when the host knows none (the
+// container's own RA processing then adds the on-link route).
+int Endpoint::on_link_prefix6(const Ipv6Address& address) const {
+  auto socket = netlink::Socket::open();
+  if (!socket) return 128;
+  auto routes = netlink::list_routes(*socket, true);
+  if (!routes) return 128;
+  int best = 128;
+  for (const auto& r : *routes) {
+    int len = r.destination.prefix_length;
+    if (r.oif != config_.bridge_index || len == 0 || len >= 128 || r.gateway6) continue;
+    bool inside = true;
+    for (int bit = 0; bit < len && inside; ++bit) {
+      int byte = bit / 8, mask = 0x80 >> (bit % 8);
+      inside = (address.octets[byte] & mask) == (r.destination.v6_address.octets[byte] & mask);
+    }
+    if (inside && (best == 128 || len > best)) best = len;
+  }
+  return best;
+}
+
+void Endpoint::follow_into(std::string sandbox_key) {
+  if (following_) return;
+  following_ = true;
+  asio::co_spawn(executor_, follow_keeping_alive(shared_from_this(), std::move(sandbox_key)), asio::detached);
+}
+
+// Docker moves the container end into the sandbox and renames it after Join returns. Wait for
+// it there (by MAC: the name changes), then give the clients new sockets inside; the clients
+// themselves carry on in whatever state they are (no new DISCOVER).
+asio::awaitable<void> Endpoint::follow(std::string sandbox_key) {
+  auto alive = alive_;
+  TimePoint deadline = Clock::now() + 30s;
+  auto ns = co_await wait_for_namespace(sandbox_key, deadline);
+  if (!*alive || left_) co_return;
+  if (!ns) {
+    log::error(log_prefix() + "cannot follow into the container: " + ns.error().message);
+    co_return;
+  }
+  std::optional<netlink::Link> moved;
+  asio::steady_timer retry(executor_);
+  // The rename to eth0 follows the move; wait until the interface has its final name.
+  while (Clock::now() < deadline && *alive && !left_) {
+    auto socket = netlink::inside(*ns, [] { return netlink::Socket::open(); });
+    if (socket) {
+      if (auto links = netlink::list_links(*socket)) {
+        for (const auto& l : *links)
+          if (l.mac == config_.mac && l.name.rfind(config_.options.interface_prefix, 0) == 0 && l.up()) moved = l;
+      }
+    }
+    if (moved) break;
+    // Wake on the next link event in the namespace (or after 50 ms at most), then look again.
+    co_await wait_for_link_event(*ns, std::min(deadline, Clock::now() + 50ms));
+  }
+  if (!*alive || left_) co_return;
+  if (!moved) {
+    log::error(log_prefix() + "the interface did not appear in " + sandbox_key + " within 30 s; leases stay in the host namespace");
+    co_return;
+  }
+  netns_.emplace(std::move(*ns));
+  container_index_ = moved->index;
+  InterfaceInfo inside_info = interface_of(*moved);
+  auto packet = netlink::inside(*netns_, [&] { return PacketSocket::open(inside_info); });
+  if (!packet) {
+    log::error(log_prefix() + "DHCPv4 socket in the container: " + packet.error().message);
+  } else {
+    start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+  }
+  if (client6_) {
+    auto ready = co_await wait_for_link_local(*netns_, container_index_, Clock::now() + 10s);
+    if (!*alive || left_) co_return;
+    if (!ready) {
+      log::error(log_prefix() + "DHCPv6 in the container: " + ready.error().message);
+    } else {
+      auto udp = netlink::inside(*netns_, [&] { return Dhcp6UdpSocket::open(inside_info, Clock::now()); });
+      if (!udp) log::error(log_prefix() + "DHCPv6 socket in the container: " + udp.error().message);
+      else start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+    }
+  }
+  log::info(log_prefix() + "following the leases inside the container as " + moved->name);
+}
+
+void Endpoint::on_event4(const dhcp4::Event& e) {
+  using Kind = dhcp4::Event::Kind;
+  std::optional<dhcp4::Lease> previous = lease4_;
+  switch (e.kind) {
+    case Kind::Bound:
+    case Kind::Renewed:
+    case Kind::AddressChanged:
+      lease4_ = e.lease;
+      break;
+    case Kind::Expired:
+    case Kind::Nak:
+    case Kind::Declined:
+      lease4_.reset();
+      log::warning(log_prefix() + "DHCPv4 lease of " + e.lease.address.to_string() + " lost (" +
+                   std::string(dhcp4::to_string(e.kind)) + (e.message.empty() ? "" : ": " + e.message) + ")");
+      break;
+    case Kind::Released:
+      lease4_.reset();
+      return;
+  }
+  if (e.kind == Kind::Renewed) log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
+  if (netns_) apply4(previous, lease4_);
+}
+
+void Endpoint::on_event6(const dhcp6::Event& e) {
+  using Kind = dhcp6::Event::Kind;
+  std::optional<dhcp6::Lease> previous = lease6_;
+  switch (e.kind) {
+    case Kind::Bound:
+    case Kind::Renewed:
+    case Kind::AddressChanged:
+      lease6_ = e.lease;
+      break;
+    case Kind::Expired:
+    case Kind::Declined:
+    case Kind::Failed:
+      if (e.kind != Kind::Failed) lease6_.reset();
+      log::warning(log_prefix() + "DHCPv6: " + std::string(dhcp6::to_string(e.kind)) + " " + e.lease.address.to_string() +
+                   (e.message.empty() ? "" : " (" + e.message + ")"));
+      break;
+    case Kind::Released:
+      lease6_.reset();
+      return;
+  }
+  if (netns_) apply6(previous, lease6_);
+}
+
+// Keeps the container's IPv4 address and default route equal to the lease.
+void Endpoint::apply4(const std::optional<dhcp4::Lease>& previous, const std::optional<dhcp4::Lease>& next) {
+  auto socket = netlink::inside(*netns_, [] { return netlink::Socket::open(); });
+  if (!socket) return;
+  auto prefix_of = [](const dhcp4::Lease& l) { return netlink::IpPrefix::from_v4(l.address, l.prefix_length); };
+  bool same_address = previous && next && previous->address == next->address && previous->prefix_length == next->prefix_length;
+  if (next && !same_address) {
+    netlink::AddressSpec spec;
+    spec.index = container_index_;
+    spec.prefix = prefix_of(*next);
+    if (auto r = netlink::replace_address(*socket, spec); !r) log::error(log_prefix() + r.error().message);
+    else log::info(log_prefix() + "container address now " + spec.prefix.to_string());
+  }
+  if (previous && !same_address) (void)netlink::delete_address(*socket, container_index_, prefix_of(*previous));
+  auto gateway = [&](const std::optional<dhcp4::Lease>& l) -> std::optional<Ipv4Address> {
+    if (!l) return std::nullopt;
+    return config_.options.gateway ? config_.options.gateway : l->gateway();
+  };
+  auto new_gateway = gateway(next);
+  if (new_gateway && (!same_address || gateway(previous) != new_gateway)) {
+    netlink::RouteSpec route;
+    route.destination = netlink::IpPrefix::from_v4({}, 0);
+    route.gateway4 = new_gateway;
+    route.oif = container_index_;
+    route.onlink_gateway = true;
+    if (auto r = netlink::replace_route(*socket, route); !r) log::error(log_prefix() + r.error().message);
+  }
+}
+
+// Keeps the container's DHCPv6 address equal to the lease (the default route comes from RAs).
+void Endpoint::apply6(const std::optional<dhcp6::Lease>& previous, const std::optional<dhcp6::Lease>& next) {
+  auto socket = netlink::inside(*netns_, [] { return netlink::Socket::open(); });
+  if (!socket) return;
+  bool same = previous && next && previous->address == next->address;
+  if (next && !same) {
+    netlink::AddressSpec spec;
+    spec.index = container_index_;
+    spec.prefix = netlink::IpPrefix::from_v6(next->address, prefix6_);
+    spec.nodad = true;
+    if (auto r = netlink::replace_address(*socket, spec); !r) log::error(log_prefix() + r.error().message);
+  }
+  if (previous && !same)
+    (void)netlink::delete_address(*socket, container_index_, netlink::IpPrefix::from_v6(previous->address, prefix6_));
+}
+
+void Endpoint::leave() {
+  if (left_) return;
+  left_ = true;
+  TimePoint now = Clock::now();
+  if (client4_) {
+    client4_->release(now);
+    if (wire4_) {
+      wire4_->session->flush();
+      wire4_->session->stop();
+    }
+  }
+  if (client6_) {
+    client6_->release(now);
+    if (wire6_) wire6_->session->flush();
+    // RELEASE is retransmitted until a REPLY (RFC 8415 18.2.7): let the session run on
+    // until the client stops by itself.
+  }
+}
+
+void Endpoint::remove() {
+  leave();
+  delete_links();
+}
+
+}  // namespace netdhcp

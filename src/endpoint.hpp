@@ -1,0 +1,91 @@
+// One container's attachment to a net-dhcp network, from CreateEndpoint to DeleteEndpoint:
+// the veth pair, the in-process DHCPv4 (and DHCPv6) client, and the work of following the
+// interface into the container and keeping its addresses in line with the leases.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dhcp/dhcp4_client.hpp"
+#include "dhcp/dhcp6_client.hpp"
+#include "netlink/namespace.hpp"
+#include "src/asio.hpp"
+#include "src/dhcp4_socket.hpp"
+#include "src/dhcp6_socket.hpp"
+#include "src/network_options.hpp"
+
+namespace netdhcp {
+
+struct EndpointConfig {
+  std::string network_id;
+  std::string endpoint_id;
+  NetworkOptions options;
+  int bridge_index = 0;
+  int bridge_mtu = 1500;
+  MacAddress mac;
+};
+
+class Endpoint : public std::enable_shared_from_this<Endpoint> {
+ public:
+  Endpoint(asio::any_io_executor executor, EndpointConfig config);
+  ~Endpoint();
+
+  // CreateEndpoint: veth pair (host end on the bridge), leases on the container end, IPv4 and
+  // IPv6 at the same time, within lease_timeout. On error nothing is left behind and the error
+  // says what happened on the wire.
+  asio::awaitable<Result<void>> create();
+  // Join has been answered: follow the interface into the container's namespace (SandboxKey)
+  // and carry on there with the same clients.
+  void follow_into(std::string sandbox_key);
+  // Leave: RELEASE the leases and stop the clients. Idempotent.
+  void leave();
+  // DeleteEndpoint: leave() if needed, then remove the links. Idempotent.
+  void remove();
+
+  const EndpointConfig& config() const { return config_; }
+  const std::string& host_end() const { return host_end_; }
+  const std::string& container_end() const { return container_end_; }
+  const std::optional<dhcp4::Lease>& lease4() const { return lease4_; }
+  const std::optional<dhcp6::Lease>& lease6() const { return lease6_; }
+  int prefix6() const { return prefix6_; }
+  std::string state4() const;
+  std::string state6() const;
+  bool in_container() const { return netns_.has_value(); }
+
+ private:
+  struct Wire4;
+  struct Wire6;
+  Result<void> make_links();
+  void delete_links();
+  void start_v4(std::unique_ptr<Dhcp4Socket> socket);
+  void start_v6(std::unique_ptr<Dhcp6Socket> socket);
+  asio::awaitable<void> follow(std::string sandbox_key);
+  static asio::awaitable<void> follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key);
+  void on_event4(const dhcp4::Event& event);
+  void on_event6(const dhcp6::Event& event);
+  void apply4(const std::optional<dhcp4::Lease>& previous, const std::optional<dhcp4::Lease>& next);
+  void apply6(const std::optional<dhcp6::Lease>& previous, const std::optional<dhcp6::Lease>& next);
+  int on_link_prefix6(const Ipv6Address& address) const;
+  std::string log_prefix() const;
+
+  asio::any_io_executor executor_;
+  EndpointConfig config_;
+  std::string host_end_;
+  std::string container_end_;
+  bool links_made_ = false;
+  std::unique_ptr<dhcp4::Client> client4_;
+  std::unique_ptr<dhcp6::Client> client6_;
+  std::shared_ptr<Wire4> wire4_;
+  std::shared_ptr<Wire6> wire6_;
+  std::optional<dhcp4::Lease> lease4_;
+  std::optional<dhcp6::Lease> lease6_;
+  int prefix6_ = 128;
+  std::optional<netlink::Namespace> netns_;  // the container's, once followed
+  int container_index_ = 0;                  // the interface's index inside it
+  bool left_ = false;
+  bool following_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace netdhcp

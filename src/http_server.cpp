@@ -1,0 +1,103 @@
+#include "src/http_server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "src/log.hpp"
+
+namespace netdhcp {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Local = asio::local::stream_protocol;
+
+HttpServer::HttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler)
+    : acceptor_(executor), path_(std::move(path)), handler_(std::move(handler)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::listen(asio::any_io_executor executor, const std::string& path,
+                                                       unsigned mode, RequestHandler handler) {
+  std::unique_ptr<HttpServer> server(new HttpServer(executor, path, std::move(handler)));
+  boost::system::error_code ec;
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return Error{path + " exists and is not a socket; remove it or choose --socket"};
+    Local::socket probe(executor);
+    probe.connect(Local::endpoint(path), ec);
+    if (!ec) return Error{"another process is already serving " + path + " (a net-dhcp daemon running?)"};
+    ::unlink(path.c_str());  // stale: its daemon is gone
+  }
+  server->acceptor_.open(Local(), ec);
+  if (!ec) server->acceptor_.bind(Local::endpoint(path), ec);
+  if (ec) return Error{"cannot listen on " + path + ": " + ec.message(), ec.value()};
+  ::chmod(path.c_str(), mode);
+  server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"cannot listen on " + path + ": " + ec.message(), ec.value()};
+  return server;
+}
+
+void HttpServer::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+
+void HttpServer::stop() {
+  if (acceptor_.is_open()) {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    ::unlink(path_.c_str());
+  }
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_awaitable_tuple);
+    if (ec) {
+      if (!acceptor_.is_open()) co_return;
+      log::warning("accepting a connection: " + ec.message());
+      continue;
+    }
+    asio::co_spawn(acceptor_.get_executor(), session(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpServer::session(Local::socket socket) {
+  beast::basic_stream<Local> stream(std::move(socket));
+  beast::flat_buffer buffer;
+  while (true) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(1 << 20);  // Docker's requests are a few kB
+    auto [read_error, bytes] = co_await http::async_read(stream, buffer, parser, use_awaitable_tuple);
+    (void)bytes;
+    if (read_error == http::error::end_of_stream || read_error == asio::error::eof ||
+        read_error == asio::error::connection_reset)
+      break;
+    http::response<http::string_body> response;
+    if (read_error) {
+      response.result(read_error == http::error::body_limit ? http::status::payload_too_large : http::status::bad_request);
+      response.body() = "{\"Err\":\"malformed HTTP request: " + read_error.message() + "\"}";
+      response.keep_alive(false);
+    } else {
+      auto request = parser.release();
+      std::string path(request.target());
+      ApiReply reply = co_await handler_(path, std::move(request.body()));
+      ++served_;
+      response.result(static_cast<unsigned>(reply.status));
+      response.body() = std::move(reply.body);
+      response.keep_alive(request.keep_alive());
+      if (reply.status >= 400) log::debug(path + " -> " + std::to_string(reply.status) + " " + response.body());
+    }
+    response.version(11);
+    response.set(http::field::content_type, "application/vnd.docker.plugins.v1+json");
+    response.prepare_payload();
+    auto [write_error, written] = co_await http::async_write(stream, response, use_awaitable_tuple);
+    (void)written;
+    if (write_error || !response.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(Local::socket::shutdown_both, ignored);
+}
+
+}  // namespace netdhcp

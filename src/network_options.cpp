@@ -1,0 +1,88 @@
+#include "src/network_options.hpp"
+
+#include <cmath>
+
+namespace netdhcp {
+
+namespace {
+
+constexpr const char* kKnown = "bridge, ipv6, lease_timeout, ignore_conflicts, skip_routes, gateway, prefix, hostname, rapid_commit";
+
+std::optional<bool> parse_bool(const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off" || v.empty()) return false;
+  return std::nullopt;
+}
+
+bool valid_interface_prefix(const std::string& p) {
+  if (p.empty() || p.size() > 12) return false;  // room for a number within IFNAMSIZ
+  for (char c : p)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<Duration> parse_duration(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    return std::nullopt;
+  }
+  std::string unit = text.substr(used);
+  double seconds;
+  if (unit == "ms") seconds = value / 1000;
+  else if (unit == "s" || unit.empty()) seconds = value;
+  else if (unit == "m") seconds = value * 60;
+  else return std::nullopt;
+  if (!std::isfinite(seconds) || seconds <= 0 || seconds > 3600) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+}
+
+Result<NetworkOptions> parse_network_options(const std::map<std::string, std::string>& generic) {
+  NetworkOptions o;
+  for (const auto& [key, value] : generic) {
+    auto flag = [&](bool& target) -> std::optional<Error> {
+      auto b = parse_bool(value);
+      if (!b) return Error{"option " + key + "=" + value + " must be true or false"};
+      target = *b;
+      return std::nullopt;
+    };
+    std::optional<Error> problem;
+    if (key == "bridge") {
+      o.bridge = value;
+    } else if (key == "ipv6") {
+      problem = flag(o.ipv6);
+    } else if (key == "lease_timeout") {
+      auto d = parse_duration(value);
+      if (!d) problem = Error{"option lease_timeout=" + value + " must be a duration up to 1h, like 10s or 1500ms"};
+      else o.lease_timeout = *d;
+    } else if (key == "ignore_conflicts") {
+      problem = flag(o.ignore_conflicts);
+    } else if (key == "skip_routes") {
+      problem = flag(o.skip_routes);
+    } else if (key == "rapid_commit") {
+      problem = flag(o.rapid_commit);
+    } else if (key == "gateway") {
+      auto a = Ipv4Address::parse(value);
+      if (!a) problem = Error{"option gateway=" + value + " must be an IPv4 address, e.g. -o gateway=192.0.2.1"};
+      else o.gateway = a;
+    } else if (key == "prefix") {
+      if (!valid_interface_prefix(value))
+        problem = Error{"option prefix=" + value + " must be 1 to 12 letters, digits, - or _ (container interfaces are named PREFIX0, PREFIX1, ...)"};
+      else o.interface_prefix = value;
+    } else if (key == "hostname") {
+      o.hostname = value;
+    } else {
+      problem = Error{"unknown option " + key + "; net-dhcp knows: " + kKnown};
+    }
+    if (problem) return *problem;
+  }
+  if (o.bridge.empty())
+    return Error{"the bridge option is required: docker network create -d net-dhcp --ipam-driver null -o bridge=BRIDGE NAME"};
+  return o;
+}
+
+}  // namespace netdhcp

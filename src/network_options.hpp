@@ -1,0 +1,33 @@
+// A net-dhcp network's options, as given with `docker network create -o key=value`. The names
+// are docker-net-dhcp's, so its users switch by changing the driver name.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "dhcp/clock.hpp"
+#include "netdhcp/address.hpp"
+#include "netdhcp/result.hpp"
+
+namespace netdhcp {
+
+struct NetworkOptions {
+  std::string bridge;                 // required: the Linux bridge on the LAN
+  bool ipv6 = false;                  // also DHCPv6 (and RAs) for each container
+  Duration lease_timeout = Seconds(10);  // how long CreateEndpoint waits for the first lease
+  bool ignore_conflicts = false;      // skip the bridge-sharing and subnet-overlap checks
+  bool skip_routes = false;           // do not copy the bridge's routes into containers
+  std::optional<Ipv4Address> gateway; // use this default gateway instead of the server's
+  std::string interface_prefix = "eth";  // container interface names: eth0, eth1, ...
+  std::string hostname;               // sent to the DHCP server when the container's is unknown
+  bool rapid_commit = true;           // ask for two-message exchanges (servers may ignore it)
+};
+
+// Parses the generic options ("com.docker.network.generic"). Errors name the option and the fix.
+Result<NetworkOptions> parse_network_options(const std::map<std::string, std::string>& generic);
+
+// "10s", "1500ms", "1m", "2.5s" (Go's time.Duration syntax for the units that make sense).
+std::optional<Duration> parse_duration(const std::string& text);
+
+}  // namespace netdhcp

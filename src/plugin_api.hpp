@@ -1,0 +1,21 @@
+// Where Docker's request is answered: the libnetwork remote driver protocol. One POST path,
+// one JSON body in; a status and a JSON body out ({"Err": "..."} on failure, which is what the
+// user sees). Unknown paths are 404 (Docker reads that as "not implemented").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "src/asio.hpp"
+#include "src/driver.hpp"
+
+namespace netdhcp {
+
+struct ApiReply {
+  int status = 200;
+  std::string body;
+};
+
+asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path, std::string body);
+
+}  // namespace netdhcp
