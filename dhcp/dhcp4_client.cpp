@@ -457,6 +457,12 @@ void Client::decline(TimePoint now, std::string reason) {
   enter_init(now, kDeclineWait);
 }
 
+void Client::renew(TimePoint now) {
+  if (state_ != State::Bound || !lease_) return;
+  announcements_left_ = 0;
+  enter_renewing(now);
+}
+
 void Client::release(TimePoint now) {
   if (lease_ && (state_ == State::Bound || state_ == State::Renewing || state_ == State::Rebinding)) {
     new_exchange(now);

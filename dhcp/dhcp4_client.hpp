@@ -130,6 +130,11 @@ class Client {
   void on_timeout(TimePoint now);
   std::optional<TimePoint> next_deadline() const { return deadline_; }
 
+  // The hostname (option 12) sent from now on; e.g. once the container's name is known.
+  void set_hostname(std::string hostname) { config_.hostname = std::move(hostname); }
+  // Renews now rather than at T1 (RFC 2131 4.4.5 lets a bound client extend its lease at any
+  // time), e.g. to tell the server a new hostname. Only from BOUND.
+  void renew(TimePoint now);
   // Sends DHCPRELEASE for the held lease (if any) and stops.
   void release(TimePoint now);
   // The caller found the leased address in use: DHCPDECLINE, then start over after 10 s.

@@ -461,6 +461,11 @@ void Client::on_timeout(TimePoint now) {
   }
 }
 
+void Client::renew(TimePoint now) {
+  if (state_ != State::Bound || !lease_) return;
+  begin(State::Renewing, now, REN_TIMEOUT, REN_MAX_RT, 0, lease_->rebind_at());
+}
+
 void Client::release(TimePoint now) {
   if (lease_ && (state_ == State::Bound || state_ == State::Renewing || state_ == State::Rebinding)) {
     emit(Event::Kind::Released, *lease_);

@@ -101,6 +101,10 @@ class Client {
   void on_timeout(TimePoint now);
   std::optional<TimePoint> next_deadline() const { return deadline_; }
 
+  // The Client FQDN (option 39) sent from now on.
+  void set_fqdn(std::string fqdn) { config_.fqdn = std::move(fqdn); }
+  // Renews now rather than at T1 (RFC 8415 18.2.4 allows it). Only from BOUND.
+  void renew(TimePoint now);
   // Sends RELEASE (retransmitted until a REPLY or REL_MAX_RC), then stops.
   void release(TimePoint now);
   bool releasing() const { return state_ == State::Releasing; }

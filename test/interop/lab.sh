@@ -166,6 +166,30 @@ lab_unblock_unicast_to_server() {
   iptables -D FORWARD -i "$LAB_BRIDGE" -p udp -d "$LAB_SERVER_IP4" --dport 67 -j DROP 2>/dev/null || true
 }
 
+# A second LAN: bridge ndbr<ID>b, its own server namespace and dnsmasq on 198.18.1.0/24.
+LAB_BRIDGE2="ndbr${LAB_ID}b"
+lab_second_lan() {
+  local ns="nd-srv2-$LAB_ID" dir="$LAB_DIR/dnsmasq2"
+  ip link add "$LAB_BRIDGE2" type bridge
+  ip link set "$LAB_BRIDGE2" type bridge forward_delay 0 stp_state 0 mcast_snooping 0
+  ip link set "$LAB_BRIDGE2" up
+  iptables -I FORWARD -i "$LAB_BRIDGE2" -j ACCEPT && LAB_IPT_RULES+=("iptables -D FORWARD -i $LAB_BRIDGE2 -j ACCEPT")
+  ip netns add "$ns"
+  LAB_CLIENT_NS+=("$ns")
+  ip link add "ndv${LAB_ID}t" type veth peer name lan0 netns "$ns"
+  ip link set "ndv${LAB_ID}t" master "$LAB_BRIDGE2" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set lan0 up
+  ip -n "$ns" addr add 198.18.1.1/24 dev lan0
+  mkdir -p "$dir"
+  : > "$dir/leases"
+  lab_bg ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --user=root --group=root \
+    --interface=lan0 --bind-interfaces --pid-file="$dir/pid" --dhcp-leasefile="$dir/leases" --log-dhcp \
+    --log-facility="$dir/log" --dhcp-authoritative --no-ping --dhcp-option=option:router,198.18.1.1 \
+    --dhcp-range=198.18.1.100,198.18.1.199,255.255.255.0,2m
+  lab_wait 5 grep -q "DHCP" "$dir/log"
+}
+
 lab_down() {
   local pid ns rule
   for pid in "${LAB_PIDS[@]}"; do lab_stop "$pid"; done
@@ -177,6 +201,7 @@ lab_down() {
   LAB_CLIENT_NS=()
   [ -n "$LAB_SERVER_NS" ] && ip netns del "$LAB_SERVER_NS" 2>/dev/null
   ip link del "$LAB_BRIDGE" 2>/dev/null
+  ip link del "$LAB_BRIDGE2" 2>/dev/null
   [ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ] && rm -rf "$LAB_DIR"
   return 0
 }

@@ -6,28 +6,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
 . "$top/test/interop/lab.sh"
-
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
-# check NAME COMMAND...: passes if the command succeeds.
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-
-# jq-like field access with python: json_field FILE LINE EXPR (LINE: 1-based JSON line)
-json_field() {
-  python3 - "$@" <<'PY'
-import json, sys
-path, line, expr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-rows = [json.loads(l) for l in open(path) if l.startswith('{')]
-if line > len(rows):
-    sys.exit(1)
-v = eval(expr, {}, {'o': rows[line - 1], 'rows': rows})
-print(v if not isinstance(v, bool) else str(v).lower())
-PY
-}
-# Asserts that a python expression over the JSON lines of FILE is true.
-json_true() { [ "$(json_field "$1" 1 "$2" 2>/dev/null)" = "true" ]; }
+. "$top/test/lib/checks.sh"
 
 N=0
 new_client() {  # a fresh client namespace with a unique MAC; sets ns

@@ -627,3 +627,24 @@ TEST_CASE("late timeout jumps straight to expiry", "[dhcp4]") {
   CHECK(expired);
   CHECK(h.client.state() == State::Selecting);
 }
+
+// A new hostname goes out with an early renewal; the lease is extended from that moment.
+TEST_CASE("renew now with a new hostname", "[dhcp4]") {
+  Harness h;
+  Server server;
+  h.bind(server);
+  h.now += 10s;
+  h.client.set_hostname("web-2");
+  h.client.renew(h.now);
+  CHECK(h.client.state() == State::Renewing);
+  Transmit renew = h.sent();
+  auto p = parse(renew.payload).value();
+  CHECK(p.ciaddr == server.address);
+  CHECK(p.string_option(option::HostName) == "web-2");
+  h.deliver(server.reply(renew, MessageType::Ack));
+  Event e = h.event();
+  CHECK(e.kind == Event::Kind::Renewed);
+  CHECK(e.lease.acquired_at == h.now);
+  h.client.renew(h.now + 1s);  // only from BOUND: a second call in RENEWING does nothing odd
+  CHECK(h.client.state() == State::Renewing);
+}

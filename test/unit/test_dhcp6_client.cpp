@@ -393,3 +393,15 @@ TEST_CASE("resume DHCPv6 lease", "[dhcp6]") {
   CHECK(late.event().kind == Event::Kind::Expired);
   CHECK(late.sent_message().type == MessageType::Solicit);
 }
+
+// renew() from BOUND sends a RENEW at once, with the new FQDN.
+TEST_CASE("DHCPv6 renew now with a new FQDN", "[dhcp6]") {
+  Harness h;
+  Server server;
+  h.bind(server);
+  h.client.set_fqdn("web-2");
+  h.client.renew(h.now + 5s);
+  Message renew = h.sent_message();
+  CHECK(renew.type == MessageType::Renew);
+  CHECK(hex(renew.find(option::ClientFqdn)->data) == "0005" "7765622d32");
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# End to end: real dockerd, `net-dhcp serve`, dnsmasq and Kea in namespaces on lab bridges, a
+# busybox image made with `docker import`. Needs root. Starts dockerd if none answers (and stops
+# it again), cleans up its containers, networks, namespaces, bridges and iptables rules also
+# when a check fails. Prints "e2e: N passed, M failed". Usage: test/e2e/run.sh [net-dhcp]
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
+. "$top/scripts/lib/common.sh"
+. "$top/scripts/lib/docker.sh"
+. "$top/test/interop/lab.sh"
+. "$top/test/lib/checks.sh"
+
+DRIVER="ndtest-$LAB_ID"
+SOCKET=/run/docker/plugins/$DRIVER.sock
+LABEL="net-dhcp-test=$LAB_ID"
+docker() { "$DOCKER" "$@"; }
+
+e2e_down() {
+  local ids
+  ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+  for n in $(docker network ls -q --filter "driver=$DRIVER" 2>/dev/null) \
+           $(docker network ls -q --filter "label=$LABEL" 2>/dev/null); do
+    docker network rm "$n" >/dev/null 2>&1
+  done
+  lab_down
+  rm -f "$SOCKET"
+  stop_started_dockerd
+}
+
+ensure_dockerd
+ensure_busybox_image
+lab_up
+trap e2e_down EXIT
+OUT=$LAB_DIR/out
+mkdir -p "$OUT"
+
+start_daemon() {
+  "$BIN" serve --socket "$SOCKET" --state-dir "$LAB_DIR/state" --log-level debug >> "$LAB_DIR/daemon.log" 2>&1 &
+  LAB_PIDS+=($!)
+  DAEMON_PID=$!
+  lab_wait 5 test -S "$SOCKET" || { echo "# the daemon did not start:"; sed 's/^/#   /' "$LAB_DIR/daemon.log"; exit 1; }
+}
+start_daemon
+echo "# docker $(docker version --format '{{.Server.Version}}'), driver $DRIVER, bridge $LAB_BRIDGE"
+
+run() { docker run --rm --label "$LABEL" "$@"; }
+quiet() { "$@" > /dev/null 2>&1; }
+# The IPv4 address (without prefix) of eth0 in `ip addr` output on stdin.
+ipv4_of() { awk '/inet / && $NF == "eth0" {split($2, a, "/"); print a[1]; exit}'; }
+
+# --- network create: good and bad options, each error naming the fix -------------------------
+lab_dnsmasq --dhcp-range=198.18.0.100,198.18.0.199,255.255.255.0,2m --no-ping \
+  --dhcp-range=fd00:18::100,fd00:18::1ff,64,2m --enable-ra --dhcp-option=option6:dns-server,[fd00:18::1] \
+  --dhcp-host=02:00:00:00:05:01,198.18.0.60
+LEASES=$LAB_DIR/dnsmasq/leases
+
+create_fails() {  # expected-message-part docker-network-create-args...
+  local expected=$1; shift
+  local out
+  out=$(docker network create --label "$LABEL" "$@" ndbad 2>&1) && { docker network rm ndbad >/dev/null; echo "#   created!"; return 1; }
+  echo "$out" | grep -qF -- "$expected" || { echo "#   got: $out"; return 1; }
+}
+check "network create: bridge option missing" create_fails "the bridge option is required: docker network create -d net-dhcp --ipam-driver null -o bridge=BRIDGE NAME" \
+  -d "$DRIVER" --ipam-driver null
+check "network create: no such bridge" create_fails "bridge ndnope does not exist: create it and attach the LAN interface to it" \
+  -d "$DRIVER" --ipam-driver null -o bridge=ndnope
+check "network create: not a bridge" create_fails "ndv${LAB_ID}s is not a bridge (it is a veth)" \
+  -d "$DRIVER" --ipam-driver null -o bridge="ndv${LAB_ID}s"
+check "network create: Docker's IPAM refused" create_fails "use --ipam-driver null" \
+  -d "$DRIVER" --subnet 198.18.50.0/24 -o bridge="$LAB_BRIDGE"
+check "network create: unknown option" create_fails "unknown option colour; net-dhcp knows: bridge, ipv6" \
+  -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o colour=blue
+check "network create: bad lease_timeout" create_fails "option lease_timeout=soon must be a duration up to 1h, like 10s or 1500ms" \
+  -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o lease_timeout=soon
+check "network create: good options" quiet docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null \
+  -o bridge="$LAB_BRIDGE" -o lease_timeout=5s ndlan
+check "network create: a second network on the same bridge" create_fails "bridge $LAB_BRIDGE is already used by net-dhcp network" \
+  -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE"
+
+# --- one container --------------------------------------------------------------------------
+run --network ndlan "$BUSYBOX_IMAGE" sh -c 'ip addr show eth0; ip route' > "$OUT/c1" 2>&1
+addr=$(ipv4_of < "$OUT/c1")
+check "container: eth0 has a DHCP address from the LAN" bash -c "[[ '$addr' == 198.18.0.1[0-9][0-9] ]]"
+check "container: interface named eth0 (not <bridge>0)" grep -q "eth0@" "$OUT/c1"
+check "container: default route via the DHCP server's router" grep -q "default via 198.18.0.1 dev eth0" "$OUT/c1"
+check "container: the server's lease database had it, and the stop released it" \
+  bash -c "grep -q ' $addr ' '$LAB_DIR/dnsmasq/log.leases-seen' 2>/dev/null || grep -q 'DHCPACK(lan0) $addr' '$LAB_DIR/dnsmasq/log'"
+check "container: release on stop is visible at the server" \
+  bash -c "grep -q 'DHCPRELEASE(lan0) $addr' '$LAB_DIR/dnsmasq/log' && ! grep -q ' $addr ' '$LEASES'"
+
+# A running container: the lease is in the server's database while it runs.
+cid=$(docker run -d --label "$LABEL" --network ndlan "$BUSYBOX_IMAGE" sleep 60)
+lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.'"
+addr=$(docker exec "$cid" ip addr show eth0 | ipv4_of)
+mac=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}' "$cid")
+check "running container: lease database shows its MAC and address" grep -q "$mac $addr " "$LEASES"
+check "running container: docker inspect agrees with the lease" \
+  bash -c "[ \"\$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' $cid)\" = '$addr' ]"
+check "running container: reaches the DHCP server's host" quiet docker exec "$cid" ping -c 1 -W 2 198.18.0.1
+docker rm -f "$cid" >/dev/null
+check "running container: removed, lease released" lab_wait 5 bash -c "! grep -q ' $addr ' '$LEASES'"
+
+# --mac-address: the server's reservation for that MAC.
+run --network ndlan --mac-address 02:00:00:00:05:01 "$BUSYBOX_IMAGE" ip addr show eth0 > "$OUT/c2" 2>&1
+check "--mac-address gets the address reserved for it" grep -q "inet 198.18.0.60/24" "$OUT/c2"
+
+# --- 20 containers in parallel --------------------------------------------------------------
+starters=()
+for i in $(seq 1 20); do
+  docker run -d --label "$LABEL" --network ndlan "$BUSYBOX_IMAGE" sleep 120 > "$OUT/p$i" 2>&1 &
+  starters+=($!)
+done
+wait "${starters[@]}"  # not a bare wait: the lab's servers and the daemon are children too
+started=$(cat "$OUT"/p* | grep -cE '^[0-9a-f]{64}$')
+for i in $(seq 1 20); do
+  id=$(head -1 "$OUT/p$i")
+  docker exec "$id" ip addr show eth0 2>/dev/null | ipv4_of
+done > "$OUT/parallel"
+check "20 containers started in parallel all run" [ "$started" -eq 20 ]
+check "20 containers in parallel: 20 distinct leases" bash -c "[ \$(sort -u '$OUT/parallel' | grep -c '^198.18.0.') -eq 20 ]"
+check "20 containers in parallel: all 20 in the server's database" bash -c "[ \$(grep -c ' 198.18.0.' '$LEASES') -ge 20 ]"
+docker rm -f $(docker ps -aq --filter "label=$LABEL") >/dev/null 2>&1
+check "20 containers removed: every lease released" lab_wait 10 bash -c "[ \$(grep -c ' 198.18.0.' '$LEASES') -eq 0 ]"
+
+# --- a container on a net-dhcp network and Docker's bridge ----------------------------------
+docker network create --label "$LABEL" --subnet 198.19.200.0/24 ndplain >/dev/null
+cid=$(docker create --label "$LABEL" --network ndlan "$BUSYBOX_IMAGE" sh -c 'ip addr; ip route')
+docker network connect ndplain "$cid"
+docker start -a "$cid" > "$OUT/c3" 2>&1
+check "net-dhcp and bridge networks together: both addresses" \
+  bash -c "grep -q 'inet 198.18.0.1[0-9][0-9]/24' '$OUT/c3' && grep -q 'inet 198.19.200.' '$OUT/c3'"
+docker rm -f "$cid" >/dev/null
+docker network rm ndplain >/dev/null
+
+# --- two networks on two bridges ------------------------------------------------------------
+lab_second_lan
+docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE2" ndlan2 >/dev/null
+run --network ndlan2 "$BUSYBOX_IMAGE" ip addr show eth0 > "$OUT/c4" 2>&1
+run --network ndlan "$BUSYBOX_IMAGE" ip addr show eth0 > "$OUT/c5" 2>&1
+check "two networks on two bridges: each container leases from its own LAN" \
+  bash -c "grep -q 'inet 198.18.1.1[0-9][0-9]/24' '$OUT/c4' && grep -q 'inet 198.18.0.1[0-9][0-9]/24' '$OUT/c5'"
+docker network rm ndlan2 >/dev/null
+
+# --- IPv6 -----------------------------------------------------------------------------------
+docker network rm ndlan >/dev/null
+docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o ipv6=true ndlan6 >/dev/null
+cid=$(docker run -d --label "$LABEL" --network ndlan6 "$BUSYBOX_IMAGE" sleep 60)
+check "ipv6: DHCPv6 address with the on-link prefix length" \
+  lab_wait 10 bash -c "docker exec $cid ip -6 addr show eth0 | grep -q 'inet6 fd00:18::[0-9a-f]*/64 scope global'"
+check "ipv6: default route from the router's advertisements" \
+  lab_wait 10 bash -c "docker exec $cid ip -6 route | grep -q 'default via fe80::'"
+addr6=$(docker exec "$cid" ip -6 addr show eth0 | awk '/inet6 fd00:18::/ {split($2, a, "/"); print a[1]}')
+check "ipv6: the address is the server's lease" grep -q " $addr6 " "$LEASES"
+check "ipv6: IPv4 too" bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.1'"
+docker rm -f "$cid" >/dev/null
+check "ipv6: released at the server on removal" lab_wait 5 bash -c "! grep -q ' $addr6 ' '$LEASES'"
+docker network rm ndlan6 >/dev/null
+
+# --- Kea with short leases: renewals, an address change, release ----------------------------
+lab_stop "$LAB_DNSMASQ_PID"
+lab_kea4 4 1 2
+KEA4=$LAB_DIR/kea4/leases.csv
+docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" ndkea >/dev/null
+cid=$(docker run -d --label "$LABEL" --network ndkea "$BUSYBOX_IMAGE" sleep 120)
+lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.'"
+addr=$(docker exec "$cid" ip addr show eth0 | ipv4_of)
+check "kea: lease renewed while the container runs (4 s lease)" \
+  lab_wait 10 bash -c "[ \$(grep -c '^$addr,.*,4,' '$KEA4') -ge 5 ]"
+# The server forgets everything and gives our address to someone else: NAK, new address.
+lab_stop "$LAB_KEA4_PID"
+rm -f "$KEA4"
+lab_kea4 4 1 2
+lab_client thief 02:00:00:00:06:01
+ip netns exec "$LAB_NS" "$BIN" lease -i lan0 --request "$addr" > "$OUT/thief" 2>&1
+check "kea: another client got the forgotten address" grep -q "^$addr/24" "$OUT/thief"
+check "kea: the container's address changed to the new lease" \
+  lab_wait 15 bash -c "a=\$(docker exec $cid ip addr show eth0 | awk '/inet / {print \$2}'); [ -n \"\$a\" ] && [ \"\$a\" != '$addr/24' ] && grep -q \"^\${a%/24},\" '$KEA4'"
+check "kea: the container keeps its default route after the change" \
+  bash -c "docker exec $cid ip route | grep -q 'default via 198.18.0.1'"
+new=$(docker exec "$cid" ip addr show eth0 | ipv4_of)
+docker rm -f "$cid" >/dev/null
+check "kea: release after stop recorded (valid lifetime 0)" lab_wait 5 grep -q "^$new,[^,]*,[^,]*,0," "$KEA4"
+docker network rm ndkea >/dev/null
+
+# --- no DHCP server: docker run fails in time, nothing left behind --------------------------
+lab_stop "$LAB_KEA4_PID"
+docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o lease_timeout=2s ndnone >/dev/null
+links_before=$(ip -o link | grep -c ' dh-')
+start=$(date +%s)
+run --network ndnone "$BUSYBOX_IMAGE" true > "$OUT/none" 2>&1
+status=$?
+check "no server: docker run fails, saying what was sent on which bridge" \
+  bash -c "[ $status -ne 0 ] && grep -q 'no DHCPv4 lease on bridge $LAB_BRIDGE within 2 s' '$OUT/none'"
+check "no server: fails within the lease timeout (plus Docker's own time)" [ $(( $(date +%s) - start )) -le 8 ]
+check "no server: no interfaces left behind" bash -c "[ \$(ip -o link | grep -c ' dh-') -eq $links_before ]"
+docker network rm ndnone >/dev/null
+
+# --- the daemon survives bad requests -------------------------------------------------------
+api() { curl -s --unix-socket "$SOCKET" -o "$OUT/api" -w '%{http_code}' -X POST "http://plugin$1" -d "$2"; }
+if command -v curl >/dev/null; then
+  check "api: malformed JSON is a 400 with Err" bash -c "[ \$(api() { curl -s --unix-socket '$SOCKET' -o '$OUT/api' -w '%{http_code}' -X POST \"http://plugin\$1\" -d \"\$2\"; }; api /NetworkDriver.CreateNetwork '{not json') = 400 ] && grep -q '\"Err\":\"malformed request body' '$OUT/api'"
+  check "api: unknown path is a 404" bash -c "[ \$(curl -s --unix-socket '$SOCKET' -o /dev/null -w '%{http_code}' -X POST http://plugin/NetworkDriver.Nope -d '{}') = 404 ]"
+  check "api: Leave and DeleteEndpoint of unknown endpoints are harmless" bash -c "[ \$(curl -s --unix-socket '$SOCKET' -o /dev/null -w '%{http_code}' -X POST http://plugin/NetworkDriver.DeleteEndpoint -d '{\"NetworkID\":\"x\",\"EndpointID\":\"y\"}') = 200 ]"
+fi
+check "the daemon is still running" kill -0 "$DAEMON_PID"
+
+e2e_down
+trap - EXIT
+echo "e2e: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,24 @@
+# TAP-style checks shared by the interop and end-to-end suites.
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+# check NAME COMMAND...: passes if the command succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+
+# json_field FILE LINE EXPR: a python expression over the LINE-th JSON line of FILE (as `o`)
+# and all of them (as `rows`).
+json_field() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, line, expr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = [json.loads(l) for l in open(path) if l.startswith('{')]
+if line > len(rows):
+    sys.exit(1)
+v = eval(expr, {}, {'o': rows[line - 1], 'rows': rows})
+print(v if not isinstance(v, bool) else str(v).lower())
+PY
+}
+# json_true FILE EXPR: the expression over the first JSON line (and `rows`) is true.
+json_true() { [ "$(json_field "$1" 1 "$2" 2>/dev/null)" = "true" ]; }
