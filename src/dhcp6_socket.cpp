@@ -11,7 +11,7 @@ namespace netdhcp {
 
 namespace {
 
-Result<UniqueFd> bind_client_socket(const InterfaceInfo& interface, const Ipv6Address& link_local) {
+Result<UniqueFd> bind_client_socket(const InterfaceInfo& interface, const Ipv6Address& link_local, bool freebind) {
   UniqueFd fd(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return system_error("DHCPv6 socket", errno);
   int on = 1;
@@ -26,6 +26,7 @@ Result<UniqueFd> bind_client_socket(const InterfaceInfo& interface, const Ipv6Ad
     return system_error("IPV6_MULTICAST_IF", errno);
   int off = 0;
   ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof off);
+  if (freebind) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on);
   sockaddr_in6 local{};
   local.sin6_family = AF_INET6;
   local.sin6_port = htons(dhcp6::kClientPort);
@@ -38,14 +39,14 @@ Result<UniqueFd> bind_client_socket(const InterfaceInfo& interface, const Ipv6Ad
 
 }  // namespace
 
-Result<Dhcp6UdpSocket> Dhcp6UdpSocket::open(const InterfaceInfo& interface, TimePoint deadline) {
+Result<Dhcp6UdpSocket> Dhcp6UdpSocket::open(const InterfaceInfo& interface, TimePoint deadline, bool while_tentative) {
   // A link-local address appears when the link comes up and cannot be bound while duplicate
   // address detection runs (EADDRNOTAVAIL). This one-shot path waits in small steps; the
   // daemon waits for the netlink event instead.
   Error last{"interface " + interface.name + " has no IPv6 link-local address (is IPv6 disabled on it?)"};
   while (true) {
     if (auto address = link_local_address(interface.name)) {
-      auto fd = bind_client_socket(interface, *address);
+      auto fd = bind_client_socket(interface, *address, while_tentative);
       if (fd) return Dhcp6UdpSocket(std::move(*fd), interface);
       last = fd.error();
       if (last.errno_value != EADDRNOTAVAIL) return last;

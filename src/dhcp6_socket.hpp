@@ -35,8 +35,12 @@ class Dhcp6UdpSocket final : public Dhcp6Socket {
  public:
   // Binds to the link-local address of `interface`, retrying until `deadline` while the
   // address does not exist yet or is still tentative (duplicate address detection).
+  // With `while_tentative`, binds at once even during DAD (IPV6_FREEBIND): messages go out,
+  // replies to the tentative address are dropped by the kernel until DAD ends (the client
+  // retransmits). Used when the interface has just moved into a container, so that a RELEASE
+  // on a quick `docker rm` is not lost.
   // Errors: no link-local address by the deadline, socket or bind failures.
-  static Result<Dhcp6UdpSocket> open(const InterfaceInfo& interface, TimePoint deadline);
+  static Result<Dhcp6UdpSocket> open(const InterfaceInfo& interface, TimePoint deadline, bool while_tentative = false);
 
   int wait_handle() const override { return fd_.get(); }
   std::optional<ReceivedDhcp6> read() override;

@@ -66,6 +66,13 @@ class DhcpSession {
     }
   }
 
+  // The client was driven from outside the session (e.g. renew()): send now and re-read its
+  // deadline.
+  void wake() {
+    flush();
+    timer_.cancel();
+  }
+
   // The last send error, empty if none.
   const std::string& send_error() const { return send_error_; }
 

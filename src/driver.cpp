@@ -11,6 +11,7 @@
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
+#include "src/firewall_probe.hpp"
 #include "src/log.hpp"
 
 namespace netdhcp {
@@ -94,6 +95,7 @@ Result<void> Driver::save() const {
                          {"ignore_conflicts", o.ignore_conflicts ? "true" : "false"},
                          {"skip_routes", o.skip_routes ? "true" : "false"},
                          {"rapid_commit", o.rapid_commit ? "true" : "false"},
+                         {"firewall_check", o.firewall_check ? "true" : "false"},
                          {"prefix", o.interface_prefix},
                          {"lease_timeout", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.lease_timeout).count()) + "ms"}};
     if (o.gateway) generic["gateway"] = o.gateway->to_string();
@@ -157,6 +159,8 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
       }
     }
   }
+  if (o.firewall_check)
+    if (auto passes = probe_bridge_forwarding(o.bridge, bridge->index); !passes) return bad_request(passes.error().message);
   return std::nullopt;
 }
 

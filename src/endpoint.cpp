@@ -1,5 +1,10 @@
 #include "src/endpoint.hpp"
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <random>
 
 #include "dhcp/identity.hpp"
@@ -49,6 +54,35 @@ asio::awaitable<void> Endpoint::follow_keeping_alive(std::shared_ptr<Endpoint> s
 }
 
 namespace {
+
+// The hostname of a container whose network namespace is `ns`: the /etc/hostname of a process
+// inside it. Empty while no process runs there yet.
+std::string container_hostname(const netlink::Namespace& ns) {
+  std::string wanted = "net:[" + std::to_string(ns.inode()) + "]";
+  struct stat host_root{};
+  if (::stat("/", &host_root) < 0) return {};
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return {};
+  std::string hostname;
+  while (auto* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    std::string base = std::string("/proc/") + entry->d_name;
+    char link[64];
+    ssize_t n = ::readlink((base + "/ns/net").c_str(), link, sizeof link - 1);
+    if (n <= 0 || std::string(link, static_cast<std::size_t>(n)) != wanted) continue;
+    // runc's init is in the namespace before it pivots into the container's root: its
+    // /etc/hostname would be the host's.
+    struct stat root{};
+    if (::stat((base + "/root").c_str(), &root) < 0 || (root.st_dev == host_root.st_dev && root.st_ino == host_root.st_ino))
+      continue;
+    std::ifstream in(base + "/root/etc/hostname");
+    std::getline(in, hostname);
+    while (!hostname.empty() && std::isspace(static_cast<unsigned char>(hostname.back()))) hostname.pop_back();
+    if (!hostname.empty()) break;
+  }
+  ::closedir(proc);
+  return hostname;
+}
 
 InterfaceInfo interface_of(const netlink::Link& link) {
   InterfaceInfo info;
@@ -308,17 +342,44 @@ asio::awaitable<void> Endpoint::follow(std::string sandbox_key) {
     start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
   }
   if (client6_) {
-    auto ready = co_await wait_for_link_local(*netns_, container_index_, Clock::now() + 10s);
-    if (!*alive || left_) co_return;
-    if (!ready) {
-      log::error(log_prefix() + "DHCPv6 in the container: " + ready.error().message);
-    } else {
-      auto udp = netlink::inside(*netns_, [&] { return Dhcp6UdpSocket::open(inside_info, Clock::now()); });
-      if (!udp) log::error(log_prefix() + "DHCPv6 socket in the container: " + udp.error().message);
-      else start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
-    }
+    // Not waiting for DAD (~2 s in a new namespace): a quick `docker rm` must still get its
+    // RELEASE out. The link-local address appears with the link; give it a moment to exist.
+    auto udp = netlink::inside(*netns_, [&] {
+      return Dhcp6UdpSocket::open(inside_info, Clock::now() + 200ms, /*while_tentative=*/true);
+    });
+    if (!udp) log::error(log_prefix() + "DHCPv6 socket in the container: " + udp.error().message);
+    else start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
   }
   log::info(log_prefix() + "following the leases inside the container as " + moved->name);
+  co_await tell_hostname();
+}
+
+// Docker does not tell network drivers the container's hostname, but once the container's
+// first process runs in the sandbox namespace its /etc/hostname (written by Docker) can be
+// read. The clients then renew at once with it, so the server's lease carries the name.
+asio::awaitable<void> Endpoint::tell_hostname() {
+  auto alive = alive_;
+  asio::steady_timer retry(executor_);
+  TimePoint deadline = Clock::now() + 5s;
+  std::string hostname;
+  while (hostname.empty() && Clock::now() < deadline && *alive && !left_) {
+    hostname = container_hostname(*netns_);
+    if (hostname.empty()) {
+      retry.expires_after(20ms);
+      co_await retry.async_wait(use_awaitable_tuple);
+    }
+  }
+  if (hostname.empty() || !*alive || left_ || hostname == config_.options.hostname) co_return;
+  TimePoint now = Clock::now();
+  client4_->set_hostname(hostname);
+  client4_->renew(now);
+  if (wire4_) wire4_->session->wake();
+  if (client6_) {
+    client6_->set_fqdn(hostname);
+    client6_->renew(now);
+    if (wire6_) wire6_->session->wake();
+  }
+  log::info(log_prefix() + "container hostname " + hostname + " sent to the DHCP server");
 }
 
 void Endpoint::on_event4(const dhcp4::Event& e) {

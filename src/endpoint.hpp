@@ -61,6 +61,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);
   asio::awaitable<void> follow(std::string sandbox_key);
+  asio::awaitable<void> tell_hostname();
   static asio::awaitable<void> follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key);
   void on_event4(const dhcp4::Event& event);
   void on_event6(const dhcp6::Event& event);

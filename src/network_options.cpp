@@ -6,7 +6,8 @@ namespace netdhcp {
 
 namespace {
 
-constexpr const char* kKnown = "bridge, ipv6, lease_timeout, ignore_conflicts, skip_routes, gateway, prefix, hostname, rapid_commit";
+constexpr const char* kKnown =
+    "bridge, ipv6, lease_timeout, ignore_conflicts, skip_routes, gateway, prefix, hostname, rapid_commit, firewall_check";
 
 std::optional<bool> parse_bool(const std::string& v) {
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
@@ -65,6 +66,8 @@ Result<NetworkOptions> parse_network_options(const std::map<std::string, std::st
       problem = flag(o.skip_routes);
     } else if (key == "rapid_commit") {
       problem = flag(o.rapid_commit);
+    } else if (key == "firewall_check") {
+      problem = flag(o.firewall_check);
     } else if (key == "gateway") {
       auto a = Ipv4Address::parse(value);
       if (!a) problem = Error{"option gateway=" + value + " must be an IPv4 address, e.g. -o gateway=192.0.2.1"};

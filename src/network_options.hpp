@@ -22,6 +22,7 @@ struct NetworkOptions {
   std::string interface_prefix = "eth";  // container interface names: eth0, eth1, ...
   std::string hostname;               // sent to the DHCP server when the container's is unknown
   bool rapid_commit = true;           // ask for two-message exchanges (servers may ignore it)
+  bool firewall_check = true;         // refuse a bridge whose bridged traffic the host drops
 };
 
 // Parses the generic options ("com.docker.network.generic"). Errors name the option and the fix.

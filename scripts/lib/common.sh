@@ -34,7 +34,7 @@ ensure_packages() {
 
 BUILD_PACKAGES=(g++ meson ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libmnl-dev catch2)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
-LAB_PACKAGES=(iproute2 iptables python3 dnsmasq-base kea-dhcp4-server kea-dhcp6-server)
+LAB_PACKAGES=(iproute2 iptables python3 curl dnsmasq-base kea-dhcp4-server kea-dhcp6-server)
 BENCH_PACKAGES=(udhcpc)
 
 # Configures (once) and builds a meson build directory: build_dir DIR [meson options...]

@@ -102,6 +102,11 @@ check "running container: reaches the DHCP server's host" quiet docker exec "$ci
 docker rm -f "$cid" >/dev/null
 check "running container: removed, lease released" lab_wait 5 bash -c "! grep -q ' $addr ' '$LEASES'"
 
+# The container's hostname reaches the server's lease (sent with an early renewal).
+cid=$(docker run -d --label "$LABEL" --network ndlan --hostname web-7 "$BUSYBOX_IMAGE" sleep 60)
+check "container hostname in the server's lease" lab_wait 10 grep -q " web-7 " "$LEASES"
+docker rm -f "$cid" >/dev/null
+
 # --mac-address: the server's reservation for that MAC.
 run --network ndlan --mac-address 02:00:00:00:05:01 "$BUSYBOX_IMAGE" ip addr show eth0 > "$OUT/c2" 2>&1
 check "--mac-address gets the address reserved for it" grep -q "inet 198.18.0.60/24" "$OUT/c2"
@@ -136,6 +141,16 @@ docker network rm ndplain >/dev/null
 
 # --- two networks on two bridges ------------------------------------------------------------
 lab_second_lan
+# Without its ACCEPT rule, Docker's FORWARD policy DROP eats bridged DHCP: refused, with the fix.
+if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ] && [ "$(iptables -S FORWARD | head -1)" = "-P FORWARD DROP" ]; then
+  iptables -D FORWARD -i "$LAB_BRIDGE2" -j ACCEPT
+  check "network create: a firewall dropping bridged traffic is detected, with the fix" \
+    create_fails "Fix: iptables -I FORWARD -i $LAB_BRIDGE2 -j ACCEPT" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE2"
+  check "firewall probe: leaves no ports on the bridge" bash -c "! ip -o link | grep -q ' ndp[0-9a-f]\{6\}[ab]@'"
+  iptables -I FORWARD -i "$LAB_BRIDGE2" -j ACCEPT
+else
+  ok "network create: firewall detection # SKIP FORWARD policy is not DROP or br_netfilter is off"
+fi
 docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE2" ndlan2 >/dev/null
 run --network ndlan2 "$BUSYBOX_IMAGE" ip addr show eth0 > "$OUT/c4" 2>&1
 run --network ndlan "$BUSYBOX_IMAGE" ip addr show eth0 > "$OUT/c5" 2>&1
@@ -156,6 +171,12 @@ check "ipv6: the address is the server's lease" grep -q " $addr6 " "$LEASES"
 check "ipv6: IPv4 too" bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.1'"
 docker rm -f "$cid" >/dev/null
 check "ipv6: released at the server on removal" lab_wait 5 bash -c "! grep -q ' $addr6 ' '$LEASES'"
+# A container that lives for a moment (its IPv6 link-local address is still in DAD when it
+# goes): both leases are still released.
+run --network ndlan6 "$BUSYBOX_IMAGE" ip -6 addr show eth0 > "$OUT/quick6" 2>&1
+quick6=$(awk '/inet6 fd00:18::/ {split($2, a, "/"); print a[1]}' "$OUT/quick6")
+check "ipv6: a short-lived container's DHCPv6 lease is released too" \
+  bash -c "[ -n '$quick6' ] && grep -q 'DHCPRELEASE' '$LAB_DIR/dnsmasq/log'" && lab_wait 5 bash -c "! grep -q ' $quick6 ' '$LEASES'"
 docker network rm ndlan6 >/dev/null
 
 # --- Kea with short leases: renewals, an address change, release ----------------------------
