@@ -160,7 +160,7 @@ void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination) {
   encode(packet, t.payload);
   t.source = source;
   t.destination = destination;
-  transmits_.push_back(std::move(t));
+  outbox_.send(std::move(t));
   ++transmissions_;
 }
 
@@ -420,7 +420,7 @@ void Client::step_probe(TimePoint now) {
     Transmit t;
     t.kind = Transmit::Kind::ArpProbe;
     t.arp_address = candidate.address;
-    transmits_.push_back(t);
+    outbox_.send(t);
     ++probes_sent_;
     deadline_ = probes_sent_ < kProbeNum ? now + random_between(random_, kProbeMin, kProbeMax)
                                          : now + kAnnounceWait;
@@ -512,7 +512,7 @@ void Client::on_timeout(TimePoint now) {
           Transmit t;
           t.kind = Transmit::Kind::ArpAnnounce;
           t.arp_address = lease_->address;
-          transmits_.push_back(t);
+          outbox_.send(t);
           --announcements_left_;
           announce_at_ = now + kAnnounceInterval;
           schedule_bound_deadline();
@@ -554,21 +554,7 @@ void Client::on_timeout(TimePoint now) {
 }
 
 void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous) {
-  events_.push_back(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
-}
-
-std::optional<Transmit> Client::pop_transmit() {
-  if (transmits_.empty()) return std::nullopt;
-  Transmit t = std::move(transmits_.front());
-  transmits_.pop_front();
-  return t;
-}
-
-std::optional<Event> Client::pop_event() {
-  if (events_.empty()) return std::nullopt;
-  Event e = std::move(events_.front());
-  events_.pop_front();
-  return e;
+  outbox_.emit(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
 }
 
 }  // namespace netdhcp::dhcp4

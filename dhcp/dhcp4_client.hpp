@@ -10,12 +10,12 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dhcp/clock.hpp"
+#include "dhcp/outbox.hpp"
 #include "dhcp/dhcp4_packet.hpp"
 
 namespace netdhcp::dhcp4 {
@@ -142,8 +142,8 @@ class Client {
   // Stops without telling the server (the lease stays valid on the server).
   void stop();
 
-  std::optional<Transmit> pop_transmit();
-  std::optional<Event> pop_event();
+  std::optional<Transmit> pop_transmit() { return outbox_.pop_transmit(); }
+  std::optional<Event> pop_event() { return outbox_.pop_event(); }
 
   State state() const { return state_; }
   const std::optional<Lease>& lease() const { return lease_; }
@@ -191,8 +191,7 @@ class Client {
   unsigned announcements_left_ = 0;
   TimePoint announce_at_{};
   Counters counters_;
-  std::deque<Transmit> transmits_;
-  std::deque<Event> events_;
+  Outbox<Transmit, Event> outbox_;
 };
 
 }  // namespace netdhcp::dhcp4

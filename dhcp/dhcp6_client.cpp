@@ -177,7 +177,7 @@ void Client::transmit(TimePoint now) {
   }
   Transmit t{m.type, {}};
   encode(m, t.payload);
-  transmits_.push_back(std::move(t));
+  outbox_.send(std::move(t));
   rtx_.rt = next_rt(rtx_, random_, state_ == State::Soliciting);
   ++rtx_.count;
   deadline_ = now + rtx_.rt;
@@ -491,21 +491,7 @@ void Client::stop() {
 }
 
 void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous) {
-  events_.push_back(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
-}
-
-std::optional<Transmit> Client::pop_transmit() {
-  if (transmits_.empty()) return std::nullopt;
-  Transmit t = std::move(transmits_.front());
-  transmits_.pop_front();
-  return t;
-}
-
-std::optional<Event> Client::pop_event() {
-  if (events_.empty()) return std::nullopt;
-  Event e = std::move(events_.front());
-  events_.pop_front();
-  return e;
+  outbox_.emit(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
 }
 
 }  // namespace netdhcp::dhcp6

@@ -3,12 +3,12 @@
 // dhcp4::Client: the caller passes time in, feeds packets, drains transmits and events.
 #pragma once
 
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dhcp/clock.hpp"
+#include "dhcp/outbox.hpp"
 #include "dhcp/dhcp6_packet.hpp"
 
 namespace netdhcp::dhcp6 {
@@ -112,8 +112,8 @@ class Client {
   void decline(TimePoint now);
   void stop();
 
-  std::optional<Transmit> pop_transmit();
-  std::optional<Event> pop_event();
+  std::optional<Transmit> pop_transmit() { return outbox_.pop_transmit(); }
+  std::optional<Event> pop_event() { return outbox_.pop_event(); }
 
   State state() const { return state_; }
   const std::optional<Lease>& lease() const { return lease_; }
@@ -149,8 +149,7 @@ class Client {
   Bytes requested_server_;
   Duration sol_max_rt_;
   Counters counters_;
-  std::deque<Transmit> transmits_;
-  std::deque<Event> events_;
+  Outbox<Transmit, Event> outbox_;
 };
 
 }  // namespace netdhcp::dhcp6

@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "src/fd_reaper.hpp"
+#include "src/background.hpp"
 
 namespace netdhcp {
 

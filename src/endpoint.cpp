@@ -11,23 +11,13 @@
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
+#include "src/background.hpp"
 #include "src/log.hpp"
 #include "src/netlink_wait.hpp"
 
 namespace netdhcp {
 
 using namespace std::chrono_literals;
-
-// A socket with the session that drives the client over it. Shared with the running
-// coroutine, so that replacing it (when the interface moves into the container) is safe.
-struct Endpoint::Wire4 {
-  std::unique_ptr<Dhcp4Socket> socket;
-  std::unique_ptr<Dhcp4Session> session;
-};
-struct Endpoint::Wire6 {
-  std::unique_ptr<Dhcp6Socket> socket;
-  std::unique_ptr<Dhcp6Session> session;
-};
 
 namespace {
 
@@ -150,37 +140,39 @@ Result<void> Endpoint::make_links() {
 
 void Endpoint::delete_links() {
   if (!links_made_) return;
-  auto socket = netlink::Socket::open();
-  if (!socket) return;
-  // Deleting one end of a veth pair deletes both, wherever the other end is.
-  if (auto host = netlink::find_link(*socket, host_end_)) (void)netlink::delete_link(*socket, *host);
   links_made_ = false;
+  // Deleting one end of a veth pair deletes both, wherever the other end is. The kernel waits
+  // for an RCU grace period on the way: off the event loop (src/background.hpp).
+  run_later([host_end = host_end_] {
+    auto socket = netlink::Socket::open();
+    if (!socket) return;
+    if (auto host = netlink::find_link(*socket, host_end)) {
+      if (auto r = netlink::delete_link(*socket, *host); !r) log::warning("removing " + host_end + ": " + r.error().message);
+    }
+  });
+}
+
+template <class ClientT, class SocketT, class EventT>
+void Endpoint::start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, ClientT& client,
+                          std::unique_ptr<SocketT> socket, void (Endpoint::*on_event)(const EventT&)) {
+  if (current) current->session->stop();
+  auto wire = std::make_shared<Wire<ClientT, SocketT>>();
+  wire->socket = std::move(socket);
+  wire->session = std::make_unique<DhcpSession<ClientT, SocketT>>(executor_, client, *wire->socket);
+  current = wire;
+  std::weak_ptr<Endpoint> self = weak_from_this();
+  typename DhcpSession<ClientT, SocketT>::EventHandler handler = [self, on_event](const EventT& e) {
+    if (auto endpoint = self.lock()) (endpoint.get()->*on_event)(e);
+  };
+  asio::co_spawn(executor_, run_wire(wire, handler), asio::detached);
 }
 
 void Endpoint::start_v4(std::unique_ptr<Dhcp4Socket> socket) {
-  if (wire4_) wire4_->session->stop();
-  auto wire = std::make_shared<Wire4>();
-  wire->socket = std::move(socket);
-  wire->session = std::make_unique<Dhcp4Session>(executor_, *client4_, *wire->socket);
-  wire4_ = wire;
-  std::weak_ptr<Endpoint> self = weak_from_this();
-  Dhcp4Session::EventHandler handler = [self](const dhcp4::Event& e) {
-    if (auto endpoint = self.lock()) endpoint->on_event4(e);
-  };
-  asio::co_spawn(executor_, run_wire(wire, handler), asio::detached);
+  start_wire(wire4_, *client4_, std::move(socket), &Endpoint::on_event4);
 }
 
 void Endpoint::start_v6(std::unique_ptr<Dhcp6Socket> socket) {
-  if (wire6_) wire6_->session->stop();
-  auto wire = std::make_shared<Wire6>();
-  wire->socket = std::move(socket);
-  wire->session = std::make_unique<Dhcp6Session>(executor_, *client6_, *wire->socket);
-  wire6_ = wire;
-  std::weak_ptr<Endpoint> self = weak_from_this();
-  Dhcp6Session::EventHandler handler = [self](const dhcp6::Event& e) {
-    if (auto endpoint = self.lock()) endpoint->on_event6(e);
-  };
-  asio::co_spawn(executor_, run_wire(wire, handler), asio::detached);
+  start_wire(wire6_, *client6_, std::move(socket), &Endpoint::on_event6);
 }
 
 asio::awaitable<Result<void>> Endpoint::create() {
@@ -194,6 +186,13 @@ asio::awaitable<Result<void>> Endpoint::create() {
   if (!container) {
     delete_links();
     co_return container.error();
+  }
+  // A DISCOVER sent before the kernel has processed the new veth's carrier (and enabled the
+  // bridge port) is dropped, costing a retransmission (~1 s): wait for it, by netlink event.
+  if (auto here = netlink::Namespace::current()) {
+    std::vector<std::string> ends{host_end_, container_end_};  // named: GCC 12 and braced lists in co_await
+    auto up = co_await wait_for_links_up(*here, ends, deadline);
+    if (!up) log::warning(log_prefix() + up.error().message + "; starting DHCP anyway");
   }
   // Identity stable per endpoint: the DUID-UUID and IAID come from the endpoint id.
   Bytes duid = make_duid_uuid(uuid_from_name(config_.endpoint_id));
@@ -222,6 +221,8 @@ asio::awaitable<Result<void>> Endpoint::create() {
     c6.rapid_commit = config_.options.rapid_commit;
     client6_ = std::make_unique<dhcp6::Client>(c6, make_random());
     auto udp = Dhcp6UdpSocket::open(*container, deadline);
+    log::debug(log_prefix() + "DHCPv6 socket ready after " +
+               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) + " ms");
     if (!udp) {
       remove();
       co_return Error{"DHCPv6 on " + container_end_ + ": " + udp.error().message};

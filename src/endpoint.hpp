@@ -54,8 +54,18 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   bool in_container() const { return netns_.has_value(); }
 
  private:
-  struct Wire4;
-  struct Wire6;
+  // A socket with the session that drives a client over it; shared with the running coroutine,
+  // so that replacing it (when the interface moves into the container) is safe.
+  template <class ClientT, class SocketT>
+  struct Wire {
+    std::unique_ptr<SocketT> socket;
+    std::unique_ptr<DhcpSession<ClientT, SocketT>> session;
+  };
+  using Wire4 = Wire<dhcp4::Client, Dhcp4Socket>;
+  using Wire6 = Wire<dhcp6::Client, Dhcp6Socket>;
+  template <class ClientT, class SocketT, class EventT>
+  void start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, ClientT& client, std::unique_ptr<SocketT> socket,
+                  void (Endpoint::*on_event)(const EventT&));
   Result<void> make_links();
   void delete_links();
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);

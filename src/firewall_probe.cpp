@@ -13,7 +13,7 @@
 #include "dhcp/ip_udp.hpp"
 #include "netlink/link.hpp"
 #include "netlink/namespace.hpp"
-#include "src/fd_reaper.hpp"
+#include "src/background.hpp"
 
 namespace netdhcp {
 

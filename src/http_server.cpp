@@ -82,8 +82,13 @@ asio::awaitable<void> HttpServer::session(Local::socket socket) {
     } else {
       auto request = parser.release();
       std::string path(request.target());
+      auto started = std::chrono::steady_clock::now();
       ApiReply reply = co_await handler_(path, std::move(request.body()));
       ++served_;
+      if (log::enabled(log::Level::Debug)) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+        log::debug(path + " answered " + std::to_string(reply.status) + " in " + std::to_string(us) + " us");
+      }
       response.result(static_cast<unsigned>(reply.status));
       response.body() = std::move(reply.body);
       response.keep_alive(request.keep_alive());

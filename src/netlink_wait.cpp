@@ -68,6 +68,25 @@ asio::awaitable<Result<netlink::Link>> wait_for_link(const netlink::Namespace& n
   co_return co_await wait_until<netlink::Link>(ns, deadline, what, exists);
 }
 
+asio::awaitable<Result<void>> wait_for_links_up(const netlink::Namespace& ns, std::vector<std::string> names,
+                                                TimePoint deadline) {
+  struct Up {};
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  const std::string what = "interfaces " + list + " did not come up";
+  const StateCheck<Up> all_up = [&names](netlink::Socket& socket) -> Result<std::optional<Up>> {
+    for (const auto& name : names) {
+      auto link = netlink::find_link(socket, name);
+      if (!link) return link.error();
+      if (link->operstate != 6 /* IF_OPER_UP */) return std::optional<Up>();
+    }
+    return std::optional(Up{});
+  };
+  auto done = co_await wait_until<Up>(ns, deadline, what, all_up);
+  if (!done) co_return done.error();
+  co_return Result<void>{};
+}
+
 asio::awaitable<void> wait_for_link_event(const netlink::Namespace& ns, TimePoint deadline) {
   auto subscription = netlink::inside(ns, [] { return netlink::Subscription::open(); });
   auto executor = co_await asio::this_coro::executor;

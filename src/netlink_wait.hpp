@@ -4,6 +4,9 @@
 // happens in between is missed.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "dhcp/clock.hpp"
 #include "netlink/events.hpp"
 #include "netlink/namespace.hpp"
@@ -15,6 +18,12 @@ namespace netdhcp {
 // netlink failures.
 asio::awaitable<Result<netlink::Link>> wait_for_link(const netlink::Namespace& ns, std::string name,
                                                      TimePoint deadline);
+
+// Until every named link in `ns` is operationally up (IF_OPER_UP: carrier on and, for a bridge
+// port, the kernel has processed it). A veth's carrier change is handled asynchronously after
+// "ip link set up"; a frame sent before that is dropped. Errors: deadline, netlink failures.
+asio::awaitable<Result<void>> wait_for_links_up(const netlink::Namespace& ns, std::vector<std::string> names,
+                                                TimePoint deadline);
 
 // Returns at the next link or address event in `ns`, or at the deadline.
 asio::awaitable<void> wait_for_link_event(const netlink::Namespace& ns, TimePoint deadline);

@@ -215,7 +215,7 @@ status=$?
 check "no server: docker run fails, saying what was sent on which bridge" \
   bash -c "[ $status -ne 0 ] && grep -q 'no DHCPv4 lease on bridge $LAB_BRIDGE within 2 s' '$OUT/none'"
 check "no server: fails within the lease timeout (plus Docker's own time)" [ $(( $(date +%s) - start )) -le 8 ]
-check "no server: no interfaces left behind" bash -c "[ \$(ip -o link | grep -c ' dh-') -eq $links_before ]"
+check "no server: no interfaces left behind" lab_wait 5 bash -c "[ \$(ip -o link | grep -c ' dh-') -eq $links_before ]"
 docker network rm ndnone >/dev/null
 
 # --- the daemon survives bad requests -------------------------------------------------------

@@ -1,4 +1,4 @@
-#include "src/fd_reaper.hpp"
+#include "src/background.hpp"
 
 #include <unistd.h>
 
@@ -10,17 +10,18 @@
 namespace netdhcp {
 
 namespace {
-class Reaper {
+class Worker {
  public:
-  void push(int fd) {
+  void push(std::function<void()> work) {
     {
       std::lock_guard lock(mutex_);
       if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-      fds_.push_back(fd);
+      queue_.push_back(std::move(work));
     }
     wake_.notify_one();
   }
-  ~Reaper() {
+  // At exit, everything queued is still done (a veth must not outlive the daemon's intent).
+  ~Worker() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -33,12 +34,12 @@ class Reaper {
   void loop() {
     std::unique_lock lock(mutex_);
     while (true) {
-      wake_.wait(lock, [this] { return stopping_ || !fds_.empty(); });
-      while (!fds_.empty()) {
-        int fd = fds_.front();
-        fds_.pop_front();
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      while (!queue_.empty()) {
+        auto work = std::move(queue_.front());
+        queue_.pop_front();
         lock.unlock();
-        ::close(fd);
+        work();
         lock.lock();
       }
       if (stopping_) return;
@@ -46,15 +47,17 @@ class Reaper {
   }
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<int> fds_;
+  std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
   std::thread thread_;
 };
-Reaper g_reaper;
+Worker g_worker;
 }  // namespace
 
 void close_later(int fd) {
-  if (fd >= 0) g_reaper.push(fd);
+  if (fd >= 0) g_worker.push([fd] { ::close(fd); });
 }
+
+void run_later(std::function<void()> work) { g_worker.push(std::move(work)); }
 
 }  // namespace netdhcp
