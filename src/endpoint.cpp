@@ -153,12 +153,13 @@ void Endpoint::delete_links() {
 }
 
 template <class ClientT, class SocketT, class EventT>
-void Endpoint::start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, ClientT& client,
+void Endpoint::start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, const std::shared_ptr<ClientT>& client,
                           std::unique_ptr<SocketT> socket, void (Endpoint::*on_event)(const EventT&)) {
   if (current) current->session->stop();
   auto wire = std::make_shared<Wire<ClientT, SocketT>>();
+  wire->client = client;
   wire->socket = std::move(socket);
-  wire->session = std::make_unique<DhcpSession<ClientT, SocketT>>(executor_, client, *wire->socket);
+  wire->session = std::make_unique<DhcpSession<ClientT, SocketT>>(executor_, *wire->client, *wire->socket);
   current = wire;
   std::weak_ptr<Endpoint> self = weak_from_this();
   typename DhcpSession<ClientT, SocketT>::EventHandler handler = [self, on_event](const EventT& e) {
@@ -168,11 +169,11 @@ void Endpoint::start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, Clie
 }
 
 void Endpoint::start_v4(std::unique_ptr<Dhcp4Socket> socket) {
-  start_wire(wire4_, *client4_, std::move(socket), &Endpoint::on_event4);
+  start_wire(wire4_, client4_, std::move(socket), &Endpoint::on_event4);
 }
 
 void Endpoint::start_v6(std::unique_ptr<Dhcp6Socket> socket) {
-  start_wire(wire6_, *client6_, std::move(socket), &Endpoint::on_event6);
+  start_wire(wire6_, client6_, std::move(socket), &Endpoint::on_event6);
 }
 
 asio::awaitable<Result<void>> Endpoint::create() {
@@ -204,7 +205,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
   c4.hostname = config_.options.hostname;
   c4.rapid_commit = config_.options.rapid_commit;
   c4.max_message_size = static_cast<std::uint16_t>(std::clamp(container->mtu, 576, 65535));
-  client4_ = std::make_unique<dhcp4::Client>(c4, make_random());
+  client4_ = std::make_shared<dhcp4::Client>(c4, make_random());
   auto packet_socket = PacketSocket::open(*container);
   if (!packet_socket) {
     delete_links();
@@ -219,7 +220,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
     c6.iaid = iaid;
     c6.fqdn = config_.options.hostname;
     c6.rapid_commit = config_.options.rapid_commit;
-    client6_ = std::make_unique<dhcp6::Client>(c6, make_random());
+    client6_ = std::make_shared<dhcp6::Client>(c6, make_random());
     auto udp = Dhcp6UdpSocket::open(*container, deadline);
     log::debug(log_prefix() + "DHCPv6 socket ready after " +
                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) + " ms");

@@ -56,15 +56,19 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
  private:
   // A socket with the session that drives a client over it; shared with the running coroutine,
   // so that replacing it (when the interface moves into the container) is safe.
+  // It also co-owns the client: a stopped session's coroutine resumes once more after the
+  // endpoint may be gone, and must still find its client.
   template <class ClientT, class SocketT>
   struct Wire {
+    std::shared_ptr<ClientT> client;
     std::unique_ptr<SocketT> socket;
     std::unique_ptr<DhcpSession<ClientT, SocketT>> session;
   };
   using Wire4 = Wire<dhcp4::Client, Dhcp4Socket>;
   using Wire6 = Wire<dhcp6::Client, Dhcp6Socket>;
   template <class ClientT, class SocketT, class EventT>
-  void start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, ClientT& client, std::unique_ptr<SocketT> socket,
+  void start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, const std::shared_ptr<ClientT>& client,
+                  std::unique_ptr<SocketT> socket,
                   void (Endpoint::*on_event)(const EventT&));
   Result<void> make_links();
   void delete_links();
@@ -85,8 +89,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::string host_end_;
   std::string container_end_;
   bool links_made_ = false;
-  std::unique_ptr<dhcp4::Client> client4_;
-  std::unique_ptr<dhcp6::Client> client6_;
+  std::shared_ptr<dhcp4::Client> client4_;
+  std::shared_ptr<dhcp6::Client> client6_;
   std::shared_ptr<Wire4> wire4_;
   std::shared_ptr<Wire6> wire6_;
   std::optional<dhcp4::Lease> lease4_;

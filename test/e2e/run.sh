@@ -226,6 +226,11 @@ if command -v curl >/dev/null; then
   check "api: Leave and DeleteEndpoint of unknown endpoints are harmless" bash -c "[ \$(curl -s --unix-socket '$SOCKET' -o /dev/null -w '%{http_code}' -X POST http://plugin/NetworkDriver.DeleteEndpoint -d '{\"NetworkID\":\"x\",\"EndpointID\":\"y\"}') = 200 ]"
 fi
 check "the daemon is still running" kill -0 "$DAEMON_PID"
+# Stop it the normal way (SIGTERM) so that a sanitizer build reports leaks at exit too.
+kill "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+check "the daemon's log has no sanitizer report" bash -c "! grep -qE 'Sanitizer|runtime error:' '$LAB_DIR/daemon.log'"
+grep -E -A30 'Sanitizer|runtime error:' "$LAB_DIR/daemon.log" | head -60 | sed 's/^/#   /'
 
 e2e_down
 trap - EXIT
