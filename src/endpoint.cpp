@@ -1,6 +1,8 @@
 #include "src/endpoint.hpp"
 
 #include <dirent.h>
+#include <netinet/icmp6.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <random>
 
 #include "dhcp/identity.hpp"
+#include "dhcp/router_advert.hpp"
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
@@ -94,6 +97,7 @@ Endpoint::Endpoint(asio::any_io_executor executor, EndpointConfig config)
 
 Endpoint::~Endpoint() {
   *alive_ = false;
+  if (ra_watch_) ra_watch_->cancel();
   if (wire4_) wire4_->session->stop();
   if (wire6_) wire6_->session->stop();
 }
@@ -351,9 +355,64 @@ asio::awaitable<void> Endpoint::follow(std::string sandbox_key) {
     });
     if (!udp) log::error(log_prefix() + "DHCPv6 socket in the container: " + udp.error().message);
     else start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+    // The on-link prefix length comes from the router's advertisements. The host may not
+    // know it (with IPv6 forwarding on, as Docker sets it for IPv6 networks, the host ignores
+    // RAs), so listen in the container, whose kernel solicits one when its link comes up.
+    int index = container_index_;
+    auto ra = netlink::inside(*netns_, [index]() -> Result<UniqueFd> {
+      UniqueFd fd(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6));
+      if (!fd) return system_error("ICMPv6 socket", errno);
+      icmp6_filter filter;
+      ICMP6_FILTER_SETBLOCKALL(&filter);
+      ICMP6_FILTER_SETPASS(ND_ROUTER_ADVERT, &filter);
+      if (::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) < 0 ||
+          ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &index, sizeof index) < 0)
+        return system_error("ICMPv6 socket options", errno);
+      return fd;
+    });
+    if (!ra) log::warning(log_prefix() + "cannot listen for router advertisements: " + ra.error().message);
+    else asio::co_spawn(executor_, watch_router_advertisements(std::move(*ra)), asio::detached);
   }
   log::info(log_prefix() + "following the leases inside the container as " + moved->name);
   co_await tell_hostname();
+}
+
+// Reads router advertisements in the container until the endpoint leaves; an on-link prefix
+// that holds the DHCPv6 address gives that address its prefix length.
+asio::awaitable<void> Endpoint::watch_router_advertisements(UniqueFd socket) {
+  auto alive = alive_;
+  asio::posix::stream_descriptor readable(executor_, socket.release());
+  ra_watch_ = &readable;
+  while (true) {
+    auto [ec] = co_await readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple);
+    if (!*alive) co_return;  // the endpoint is gone: touch nothing of it
+    if (ec || left_) break;
+    std::byte buffer[1500];
+    ssize_t n;
+    while ((n = ::recv(readable.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT)) > 0) {
+      auto prefixes = parse_router_advertisement(ByteView(buffer, static_cast<std::size_t>(n)));
+      if (!prefixes || !lease6_) continue;
+      for (const auto& p : *prefixes)
+        if (prefix_contains(p, lease6_->address) && p.length != prefix6_) use_on_link_prefix(p.length);
+    }
+  }
+  ra_watch_ = nullptr;
+}
+
+void Endpoint::use_on_link_prefix(int length) {
+  int old = prefix6_;
+  prefix6_ = length;
+  if (!netns_ || !lease6_) return;
+  auto socket = netlink::inside(*netns_, [] { return netlink::Socket::open(); });
+  if (!socket) return;
+  // The kernel keys an IPv6 address by the address alone: remove it, then add the new length.
+  (void)netlink::delete_address(*socket, container_index_, netlink::IpPrefix::from_v6(lease6_->address, old));
+  netlink::AddressSpec spec;
+  spec.index = container_index_;
+  spec.prefix = netlink::IpPrefix::from_v6(lease6_->address, length);
+  spec.nodad = true;
+  if (auto r = netlink::add_address(*socket, spec); !r) log::error(log_prefix() + r.error().message);
+  else log::info(log_prefix() + "on-link prefix from the router's advertisement: " + spec.prefix.to_string());
 }
 
 // Docker does not tell network drivers the container's hostname, but once the container's

@@ -76,6 +76,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);
   asio::awaitable<void> follow(std::string sandbox_key);
   asio::awaitable<void> tell_hostname();
+  asio::awaitable<void> watch_router_advertisements(UniqueFd socket);
+  void use_on_link_prefix(int length);
   static asio::awaitable<void> follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key);
   void on_event4(const dhcp4::Event& event);
   void on_event6(const dhcp6::Event& event);
@@ -99,6 +101,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::optional<netlink::Namespace> netns_;  // the container's, once followed
   int container_index_ = 0;                  // the interface's index inside it
   bool left_ = false;
+  asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
   bool following_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

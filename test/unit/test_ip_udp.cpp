@@ -65,3 +65,33 @@ TEST_CASE("ARP encode and parse", "[wire]") {
   CHECK(back->target_ip == v4("198.18.0.50"));
   CHECK_FALSE(parse_arp(ByteView(wire).first(27)).ok());
 }
+
+#include "dhcp/router_advert.hpp"
+
+// A Router Advertisement with an on-link /64, an autonomous-only /48 (no L flag) and a
+// source link-layer option: only the on-link prefix counts.
+TEST_CASE("router advertisement on-link prefixes", "[wire][ra]") {
+  Bytes ra;
+  parse_hex("8600 0000 40 00 0708 00000000 00000000"                           // RA header
+            "0101 02005e000001"                                                // source LLA
+            "0304 40 c0 00000e10 00000708 00000000 fd000018000000000000000000000000"  // L+A /64
+            "0304 30 40 00000e10 00000708 00000000 fd000019000000000000000000000000", // A only /48
+            ra);
+  auto prefixes = parse_router_advertisement(ra);
+  REQUIRE(prefixes);
+  REQUIRE(prefixes->size() == 1);
+  CHECK((*prefixes)[0].length == 64);
+  CHECK((*prefixes)[0].prefix == *Ipv6Address::parse("fd00:18::"));
+  CHECK(prefix_contains((*prefixes)[0], *Ipv6Address::parse("fd00:18::1b8")));
+  CHECK_FALSE(prefix_contains((*prefixes)[0], *Ipv6Address::parse("fd00:19::1")));
+  // Not an RA; truncated header; an option of length zero ends the list without a crash.
+  Bytes ns = ra;
+  ns[0] = std::byte{135};
+  CHECK_FALSE(parse_router_advertisement(ns));
+  CHECK_FALSE(parse_router_advertisement(ByteView(ra).first(10)));
+  Bytes zero = ra;
+  zero[17] = std::byte{0};
+  auto none = parse_router_advertisement(zero);
+  REQUIRE(none);
+  CHECK(none->empty());
+}

@@ -1,0 +1,27 @@
+// Router Advertisements (RFC 4861 section 4.2) as far as net-dhcp needs them: the on-link
+// prefixes (Prefix Information options with the L flag, section 4.6.2). DHCPv6 gives addresses
+// without a prefix length; the LAN's router says which prefix is on-link.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "netdhcp/address.hpp"
+#include "netdhcp/bytes.hpp"
+
+namespace netdhcp {
+
+struct OnLinkPrefix {
+  Ipv6Address prefix;
+  int length = 0;
+  bool operator==(const OnLinkPrefix&) const = default;
+};
+
+// The on-link prefixes of an ICMPv6 Router Advertisement (the ICMPv6 message, without the IPv6
+// header). nullopt if it is not an RA or is malformed; a malformed option ends the list.
+std::optional<std::vector<OnLinkPrefix>> parse_router_advertisement(ByteView icmp);
+
+// True if `address` lies inside `prefix`.
+bool prefix_contains(const OnLinkPrefix& prefix, const Ipv6Address& address);
+
+}  // namespace netdhcp
