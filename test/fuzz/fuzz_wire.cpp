@@ -1,6 +1,8 @@
-// IPv4/UDP, ARP and DNS-name decoders as seen by the packet socket.
+// IPv4/UDP, ARP, DNS-name and Router Advertisement decoders: what arrives from the wire
+// outside the DHCP messages themselves.
 #include "dhcp/dns_name.hpp"
 #include "dhcp/ip_udp.hpp"
+#include "dhcp/router_advert.hpp"
 
 using namespace netdhcp;
 
@@ -11,5 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)parse_arp(input);
   (void)dns::decode_names(input, true);
   (void)dns::decode_names(input, false);
+  if (auto prefixes = parse_router_advertisement(input)) {
+    for (const auto& p : *prefixes)
+      if (p.length < 0 || p.length > 128) __builtin_trap();
+  }
   return 0;
 }
