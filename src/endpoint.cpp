@@ -225,7 +225,14 @@ asio::awaitable<Result<void>> Endpoint::create() {
     c6.fqdn = config_.options.hostname;
     c6.rapid_commit = config_.options.rapid_commit;
     client6_ = std::make_shared<dhcp6::Client>(c6, make_random());
-    auto udp = Dhcp6UdpSocket::open(*container, deadline);
+    // Awaited as a netlink event: Dhcp6UdpSocket::open's own wait sleeps, which the event loop
+    // must not do. (With accept_dad=0 the address is there as soon as the link is up.)
+    auto here = netlink::Namespace::current();
+    if (here) {
+      auto ready = co_await wait_for_link_local(*here, container->index, deadline);
+      if (!ready) log::warning(log_prefix() + ready.error().message);
+    }
+    auto udp = Dhcp6UdpSocket::open(*container, Clock::now());
     log::debug(log_prefix() + "DHCPv6 socket ready after " +
                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) + " ms");
     if (!udp) {
@@ -236,15 +243,14 @@ asio::awaitable<Result<void>> Endpoint::create() {
     start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
   }
 
-  // Both exchanges run at once; wait for both leases (or the deadline) in small steps of the
-  // event loop, so the sessions' own events fill lease4_ / lease6_.
-  asio::steady_timer tick(executor_);
-  while (Clock::now() < deadline) {
-    bool done4 = lease4_.has_value();
-    bool done6 = !config_.options.ipv6 || lease6_.has_value();
-    if (done4 && done6) break;
-    tick.expires_after(2ms);
-    co_await tick.async_wait(use_awaitable_tuple);
+  // Both exchanges run at once. Sleep until on_event4/6 see both leases (they cancel this
+  // timer) or the deadline passes.
+  asio::steady_timer leases_in(executor_);
+  leases_in.expires_at(deadline);
+  if (!have_all_leases()) {
+    lease_wait_ = &leases_in;
+    co_await leases_in.async_wait(use_awaitable_tuple);
+    lease_wait_ = nullptr;
   }
   if (!lease4_ || (config_.options.ipv6 && !lease6_)) {
     std::string what;
@@ -290,12 +296,7 @@ int Endpoint::on_link_prefix6(const Ipv6Address& address) const {
   for (const auto& r : *routes) {
     int len = r.destination.prefix_length;
     if (r.oif != config_.bridge_index || len == 0 || len >= 128 || r.gateway6) continue;
-    bool inside = true;
-    for (int bit = 0; bit < len && inside; ++bit) {
-      int byte = bit / 8, mask = 0x80 >> (bit % 8);
-      inside = (address.octets[byte] & mask) == (r.destination.v6_address.octets[byte] & mask);
-    }
-    if (inside && (best == 128 || len > best)) best = len;
+    if (prefix_contains(OnLinkPrefix{r.destination.v6_address, len}, address) && (best == 128 || len > best)) best = len;
   }
   return best;
 }
@@ -464,6 +465,7 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
       return;
   }
   if (e.kind == Kind::Renewed) log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
+  if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
 }
 
@@ -487,6 +489,7 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
       lease6_.reset();
       return;
   }
+  if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
 }
 

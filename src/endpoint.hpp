@@ -102,6 +102,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   int container_index_ = 0;                  // the interface's index inside it
   bool left_ = false;
   asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
+  asio::steady_timer* lease_wait_ = nullptr;            // owned by create() while it waits
+  bool have_all_leases() const { return lease4_ && (!config_.options.ipv6 || lease6_); }
   bool following_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
