@@ -65,8 +65,12 @@ constexpr unsigned kMaxRequestTransmissions = 4;
 // RFC 2131 section 4.4.5: "the client SHOULD wait one-half of the remaining time until T2 (in
 // RENEWING state) and one-half of the remaining lease time (in REBINDING state), down to a
 // minimum of 60 seconds, before retransmitting the DHCPREQUEST message."
-Duration renewal_retransmit_delay(TimePoint now, TimePoint phase_end) {
-  return std::max<Duration>((phase_end - now) / 2, 60s);
+// Deviation: for leases shorter than 8 minutes the minimum is an eighth of the lease (at
+// least 1 s). With a 60 s floor a short lease gets one REQUEST per phase, so a server that
+// was away for a moment is not found again before the lease runs out.
+Duration renewal_retransmit_delay(TimePoint now, TimePoint phase_end, Seconds lease_time) {
+  Duration floor = std::clamp<Duration>(Duration(lease_time) / 8, 1s, 60s);
+  return std::max<Duration>((phase_end - now) / 2, floor);
 }
 
 // RFC 2131 section 4.4.5: T1 defaults to 0.5 and T2 to 0.875 of the lease; values from the
@@ -411,7 +415,7 @@ void Client::enter_rebinding(TimePoint now) {
 }
 
 void Client::schedule_renewal_retransmit(TimePoint now, TimePoint phase_end) {
-  deadline_ = std::min(now + renewal_retransmit_delay(now, phase_end), phase_end);
+  deadline_ = std::min(now + renewal_retransmit_delay(now, phase_end, lease_->lease_time), phase_end);
 }
 
 void Client::step_probe(TimePoint now) {

@@ -4,14 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "dhcp/identity.hpp"
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
 #include "src/firewall_probe.hpp"
+#include "src/interface_info.hpp"
 #include "src/log.hpp"
 
 namespace netdhcp {
@@ -49,6 +48,14 @@ MacAddress mac_for(const std::string& endpoint_id) {
   return mac;
 }
 
+// Endpoint ids name files in the state directory: Docker's are 64 hex digits.
+bool valid_endpoint_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
 bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
   int len = std::min(a.prefix_length, b.prefix_length);
   std::uint32_t mask = len == 0 ? 0 : ~0u << (32 - len);
@@ -58,61 +65,78 @@ bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
 }  // namespace
 
 Driver::Driver(asio::any_io_executor executor, std::string state_dir)
-    : executor_(std::move(executor)), state_dir_(std::move(state_dir)) {}
+    : executor_(std::move(executor)), store_(std::move(state_dir)) {}
 
 Result<void> Driver::load() {
-  std::string path = state_dir_ + "/networks.json";
-  std::ifstream in(path);
-  if (!in) return {};  // first start
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::system::error_code ec;
-  json::value v = json::parse(text.str(), ec);
-  if (ec || !v.is_object() || !v.as_object().contains("networks") || !v.at("networks").is_array())
-    return Error{path + " is corrupt (" + (ec ? ec.message() : "not a networks object") +
-                 "); starting without saved networks: re-create them with docker network rm/create"};
-  for (const auto& n : v.at("networks").as_array()) {
-    if (!n.is_object()) continue;
-    std::string id = string_field(n.as_object(), "id");
-    std::map<std::string, std::string> generic;
-    if (auto* o = n.as_object().if_contains("options"); o && o->is_object())
-      for (const auto& [k, val] : o->as_object())
-        if (val.is_string()) generic[std::string(k)] = std::string(val.as_string());
-    auto options = parse_network_options(generic);
-    if (id.empty() || !options) continue;
-    networks_[id] = Network{id, *options};
+  if (auto prepared = store_.prepare(); !prepared) return prepared;
+  auto loaded = store_.load();
+  for (const auto& problem : loaded.problems) log::error("state: " + problem);
+  networks_ = std::move(loaded.networks);
+  log::info("state: " + std::to_string(networks_.size()) + " network(s) and " + std::to_string(loaded.endpoints.size()) +
+            " endpoint(s) from " + store_.dir());
+  // A record that could not be read still names its endpoint: remove its links.
+  if (!loaded.unreadable_endpoints.empty()) {
+    if (auto socket = netlink::Socket::open()) {
+      for (const auto& id : loaded.unreadable_endpoints)
+        if (auto link = netlink::find_link(*socket, "dh-" + id.substr(0, 12))) (void)netlink::delete_link(*socket, *link);
+    }
   }
-  log::info("loaded " + std::to_string(networks_.size()) + " network(s) from " + path);
+  // Many endpoints re-adopted at once would all renew at once: spread their first packets
+  // (10 ms apart, 1 s for 100).
+  Duration delay{0};
+  for (auto& record : loaded.endpoints) {
+    auto network = networks_.find(record.network_id);
+    NetworkOptions options;
+    int bridge_index = 0, bridge_mtu = 1500;
+    if (network != networks_.end()) {
+      options = network->second.options;
+      if (auto bridge = query_interface(options.bridge)) {
+        bridge_index = bridge->index;
+        bridge_mtu = bridge->mtu;
+      }
+    }
+    EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac};
+    auto endpoint = std::make_shared<Endpoint>(executor_, config);
+    if (network == networks_.end()) {
+      log::warning("endpoint " + record.endpoint_id.substr(0, 12) + " belongs to an unknown network: removing its links");
+      endpoint->remove();
+      store_.remove_endpoint(record.endpoint_id);
+      continue;
+    }
+    adopt(endpoint);
+    asio::co_spawn(executor_, readopt(this, endpoint, std::move(record), delay), asio::detached);
+    delay += std::chrono::milliseconds(10);
+  }
   return {};
 }
 
-// Written atomically: a temporary file, fsync, rename.
-Result<void> Driver::save() const {
-  json::array list;
-  for (const auto& [id, n] : networks_) {
-    const auto& o = n.options;
-    json::object generic{{"bridge", o.bridge}, {"ipv6", o.ipv6 ? "true" : "false"},
-                         {"ignore_conflicts", o.ignore_conflicts ? "true" : "false"},
-                         {"skip_routes", o.skip_routes ? "true" : "false"},
-                         {"rapid_commit", o.rapid_commit ? "true" : "false"},
-                         {"firewall_check", o.firewall_check ? "true" : "false"},
-                         {"prefix", o.interface_prefix},
-                         {"lease_timeout", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.lease_timeout).count()) + "ms"}};
-    if (o.gateway) generic["gateway"] = o.gateway->to_string();
-    if (!o.hostname.empty()) generic["hostname"] = o.hostname;
-    list.emplace_back(json::object{{"id", id}, {"options", std::move(generic)}});
-  }
-  std::string text = json::serialize(json::object{{"networks", std::move(list)}});
-  std::string path = state_dir_ + "/networks.json";
-  std::string temporary = path + ".tmp";
-  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return system_error("writing " + temporary, errno);
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) < 0)
-    return system_error("writing " + temporary, errno);
-  fd.reset();
-  if (::rename(temporary.c_str(), path.c_str()) < 0) return system_error("renaming " + temporary, errno);
-  return {};
+void Driver::adopt(std::shared_ptr<Endpoint> endpoint) {
+  endpoints_[endpoint->config().endpoint_id] = endpoint;
+  endpoint->set_persist([this](const EndpointRecord& record) {
+    if (auto saved = store_.save_endpoint(record); !saved)
+      log::error("endpoint " + record.endpoint_id.substr(0, 12) + ": saving its state: " + saved.error().message);
+  });
 }
+
+asio::awaitable<void> Driver::readopt(Driver* driver, std::shared_ptr<Endpoint> endpoint, EndpointRecord record,
+                                      Duration delay) {
+  std::string id = record.endpoint_id;
+  bool kept = co_await endpoint->readopt(std::move(record), delay);
+  if (kept) co_return;
+  // Gone: unless Docker has created a new endpoint under that id meanwhile, forget it.
+  auto it = driver->endpoints_.find(id);
+  if (it != driver->endpoints_.end() && it->second == endpoint) {
+    driver->endpoints_.erase(it);
+    driver->store_.remove_endpoint(id);
+  }
+}
+
+void Driver::save_all() const {
+  for (const auto& [id, endpoint] : endpoints_)
+    if (auto saved = store_.save_endpoint(endpoint->record()); !saved) log::error(saved.error().message);
+}
+
+Result<void> Driver::save() const { return store_.save_networks(networks_); }
 
 std::optional<DriverError> Driver::validate(const Network& network, const json::object& request) const {
   const auto& o = network.options;
@@ -193,6 +217,8 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   std::string network_id = string_field(request, "NetworkID");
   std::string endpoint_id = string_field(request, "EndpointID");
   if (network_id.empty() || endpoint_id.empty()) co_return bad_request("CreateEndpoint without NetworkID or EndpointID");
+  if (!valid_endpoint_id(endpoint_id))
+    co_return bad_request("invalid EndpointID \"" + endpoint_id.substr(0, 80) + "\": expected up to 128 letters, digits, '-' or '_'");
   auto network = networks_.find(network_id);
   if (network == networks_.end())
     co_return bad_request("network " + network_id.substr(0, 12) +
@@ -222,10 +248,13 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     if (!bridge) co_return bad_request("bridge " + network->second.options.bridge + " no longer exists: " + bridge.error().message);
     EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac};
     endpoint = std::make_shared<Endpoint>(executor_, config);
-    endpoints_[endpoint_id] = endpoint;
+    adopt(endpoint);
     auto created = co_await endpoint->create();
     if (!created) {
-      endpoints_.erase(endpoint_id);
+      if (auto it = endpoints_.find(endpoint_id); it != endpoints_.end() && it->second == endpoint) {
+        endpoints_.erase(it);
+        store_.remove_endpoint(endpoint_id);
+      }
       log::warning("endpoint " + endpoint_id.substr(0, 12) + ": " + created.error().message);
       co_return DriverError{500, created.error().message};
     }
@@ -294,6 +323,7 @@ DriverResult<json::object> Driver::delete_endpoint(const json::object& request) 
   if (it != endpoints_.end()) {
     it->second->remove();
     endpoints_.erase(it);
+    store_.remove_endpoint(endpoint_id);
     log::info("endpoint " + endpoint_id.substr(0, 12) + " removed");
   }
   return json::object{};
@@ -308,6 +338,7 @@ DriverResult<json::object> Driver::endpoint_info(const json::object& request) {
     value["host_interface"] = e.host_end();
     value["mac"] = e.config().mac.to_string();
     value["dhcp4_state"] = e.state4();
+    if (e.client4()) value["dhcp4_packets_ignored"] = e.client4()->counters().packets_ignored;
     if (e.lease4()) {
       value["ipv4"] = e.lease4()->address.to_string() + "/" + std::to_string(e.lease4()->prefix_length);
       value["dhcp4_server"] = e.lease4()->server_id.to_string();

@@ -10,15 +10,11 @@
 #include "src/asio.hpp"
 #include "src/endpoint.hpp"
 #include "src/network_options.hpp"
+#include "src/state_store.hpp"
 
 namespace netdhcp {
 
 namespace json = boost::json;
-
-struct Network {
-  std::string id;
-  NetworkOptions options;
-};
 
 // A refusal for Docker: the HTTP status and the message the user will read.
 struct DriverError {
@@ -31,12 +27,16 @@ using DriverResult = std::variant<T, DriverError>;
 
 class Driver {
  public:
-  // `state_dir` keeps the networks (Docker sends CreateNetwork only once).
+  // `state_dir` keeps the networks (Docker sends CreateNetwork only once) and the endpoints
+  // (src/state_store.hpp).
   Driver(asio::any_io_executor executor, std::string state_dir);
 
-  // Loads networks saved by an earlier run. Errors: unreadable or corrupt state (reported,
-  // the daemon starts without it).
+  // Picks up what an earlier run left: networks, and endpoints to re-adopt (in the
+  // background, once the event loop runs). Problems with the state files are logged; the
+  // daemon starts anyway. Errors: the state directory cannot be created.
   Result<void> load();
+  // SIGTERM: write every endpoint's record once more. Leases are left alone.
+  void save_all() const;
 
   DriverResult<json::object> create_network(const json::object& request);
   DriverResult<json::object> delete_network(const json::object& request);
@@ -51,10 +51,13 @@ class Driver {
 
  private:
   Result<void> save() const;
+  void adopt(std::shared_ptr<Endpoint> endpoint);
+  static asio::awaitable<void> readopt(Driver* driver, std::shared_ptr<Endpoint> endpoint, EndpointRecord record,
+                                       Duration delay);
   std::optional<DriverError> validate(const Network& network, const json::object& request) const;
 
   asio::any_io_executor executor_;
-  std::string state_dir_;
+  StateStore store_;
   std::map<std::string, Network> networks_;
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
 };

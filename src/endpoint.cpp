@@ -43,7 +43,7 @@ asio::awaitable<void> run_wire(std::shared_ptr<Wire> wire, typename decltype(wir
 
 // The endpoint stays alive while it follows its interface, even if Docker deletes it meanwhile.
 asio::awaitable<void> Endpoint::follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key) {
-  co_await self->follow(std::move(sandbox_key));
+  co_await self->follow(std::move(sandbox_key), Clock::now() + 30s);
 }
 
 namespace {
@@ -104,8 +104,49 @@ Endpoint::~Endpoint() {
 
 std::string Endpoint::log_prefix() const { return "endpoint " + config_.endpoint_id.substr(0, 12) + ": "; }
 
+EndpointRecord Endpoint::record() const {
+  EndpointRecord r;
+  r.endpoint_id = config_.endpoint_id;
+  r.network_id = config_.network_id;
+  r.mac = config_.mac;
+  r.phase = phase_;
+  r.sandbox_key = sandbox_key_;
+  r.hostname = hostname_sent_;
+  r.lease4 = lease4_;
+  r.lease6 = lease6_;
+  r.prefix6 = prefix6_;
+  return r;
+}
+
+void Endpoint::save() const {
+  if (persist_ && !removed_) persist_(record());
+}
+
 std::string Endpoint::state4() const { return client4_ ? std::string(dhcp4::to_string(client4_->state())) : "none"; }
 std::string Endpoint::state6() const { return client6_ ? std::string(dhcp6::to_string(client6_->state())) : "none"; }
+
+// The clients, with an identity stable per endpoint (DUID-UUID, IAID and client id all come
+// from the endpoint id), so that a re-adopted endpoint is the same client to the server.
+void Endpoint::make_clients(int mtu) {
+  Bytes duid = make_duid_uuid(uuid_from_name(config_.endpoint_id));
+  std::uint32_t iaid = iaid_from_name(config_.endpoint_id);
+  std::string hostname = hostname_sent_.empty() ? config_.options.hostname : hostname_sent_;
+  dhcp4::ClientConfig c4;
+  c4.mac = config_.mac;
+  c4.client_id = make_client_id(iaid, duid);
+  c4.hostname = hostname;
+  c4.rapid_commit = config_.options.rapid_commit;
+  c4.max_message_size = static_cast<std::uint16_t>(std::clamp(mtu, 576, 65535));
+  client4_ = std::make_shared<dhcp4::Client>(c4, make_random());
+  if (config_.options.ipv6) {
+    dhcp6::ClientConfig c6;
+    c6.duid = duid;
+    c6.iaid = iaid;
+    c6.fqdn = hostname;
+    c6.rapid_commit = config_.options.rapid_commit;
+    client6_ = std::make_shared<dhcp6::Client>(c6, make_random());
+  }
+}
 
 Result<void> Endpoint::make_links() {
   auto socket = netlink::Socket::open();
@@ -183,6 +224,9 @@ void Endpoint::start_v6(std::unique_ptr<Dhcp6Socket> socket) {
 asio::awaitable<Result<void>> Endpoint::create() {
   TimePoint started = Clock::now();
   TimePoint deadline = started + config_.options.lease_timeout;
+  // Noted before anything exists: a kill -9 from here on leaves a record to clean up by.
+  phase_ = EndpointPhase::Creating;
+  save();
   if (auto made = make_links(); !made) {
     delete_links();
     co_return Error{"creating the interfaces for the container: " + made.error().message};
@@ -199,17 +243,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
     auto up = co_await wait_for_links_up(*here, ends, deadline);
     if (!up) log::warning(log_prefix() + up.error().message + "; starting DHCP anyway");
   }
-  // Identity stable per endpoint: the DUID-UUID and IAID come from the endpoint id.
-  Bytes duid = make_duid_uuid(uuid_from_name(config_.endpoint_id));
-  std::uint32_t iaid = iaid_from_name(config_.endpoint_id);
-
-  dhcp4::ClientConfig c4;
-  c4.mac = config_.mac;
-  c4.client_id = make_client_id(iaid, duid);
-  c4.hostname = config_.options.hostname;
-  c4.rapid_commit = config_.options.rapid_commit;
-  c4.max_message_size = static_cast<std::uint16_t>(std::clamp(container->mtu, 576, 65535));
-  client4_ = std::make_shared<dhcp4::Client>(c4, make_random());
+  make_clients(container->mtu);
   auto packet_socket = PacketSocket::open(*container);
   if (!packet_socket) {
     delete_links();
@@ -219,12 +253,6 @@ asio::awaitable<Result<void>> Endpoint::create() {
   start_v4(std::make_unique<PacketSocket>(std::move(*packet_socket)));
 
   if (config_.options.ipv6) {
-    dhcp6::ClientConfig c6;
-    c6.duid = duid;
-    c6.iaid = iaid;
-    c6.fqdn = config_.options.hostname;
-    c6.rapid_commit = config_.options.rapid_commit;
-    client6_ = std::make_shared<dhcp6::Client>(c6, make_random());
     // Awaited as a netlink event: Dhcp6UdpSocket::open's own wait sleeps, which the event loop
     // must not do. (With accept_dad=0 the address is there as soon as the link is up.)
     auto here = netlink::Namespace::current();
@@ -277,6 +305,8 @@ asio::awaitable<Result<void>> Endpoint::create() {
     co_return Error{what};
   }
   if (lease6_) prefix6_ = on_link_prefix6(lease6_->address);
+  phase_ = EndpointPhase::Created;
+  save();
   log::info(log_prefix() + "leased " + lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length) +
             (lease6_ ? " and " + lease6_->address.to_string() + "/" + std::to_string(prefix6_) : std::string()) +
             " on " + config_.options.bridge + " in " +
@@ -304,20 +334,22 @@ int Endpoint::on_link_prefix6(const Ipv6Address& address) const {
 void Endpoint::follow_into(std::string sandbox_key) {
   if (following_) return;
   following_ = true;
+  phase_ = EndpointPhase::Joined;
+  sandbox_key_ = sandbox_key;
+  save();
   asio::co_spawn(executor_, follow_keeping_alive(shared_from_this(), std::move(sandbox_key)), asio::detached);
 }
 
 // Docker moves the container end into the sandbox and renames it after Join returns. Wait for
 // it there (by MAC: the name changes), then give the clients new sockets inside; the clients
 // themselves carry on in whatever state they are (no new DISCOVER).
-asio::awaitable<void> Endpoint::follow(std::string sandbox_key) {
+asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadline) {
   auto alive = alive_;
-  TimePoint deadline = Clock::now() + 30s;
   auto ns = co_await wait_for_namespace(sandbox_key, deadline);
-  if (!*alive || left_) co_return;
+  if (!*alive || left_) co_return false;
   if (!ns) {
     log::error(log_prefix() + "cannot follow into the container: " + ns.error().message);
-    co_return;
+    co_return false;
   }
   std::optional<netlink::Link> moved;
   asio::steady_timer retry(executor_);
@@ -334,10 +366,10 @@ asio::awaitable<void> Endpoint::follow(std::string sandbox_key) {
     // Wake on the next link event in the namespace (or after 50 ms at most), then look again.
     co_await wait_for_link_event(*ns, std::min(deadline, Clock::now() + 50ms));
   }
-  if (!*alive || left_) co_return;
+  if (!*alive || left_) co_return false;
   if (!moved) {
-    log::error(log_prefix() + "the interface did not appear in " + sandbox_key + " within 30 s; leases stay in the host namespace");
-    co_return;
+    log::error(log_prefix() + "the interface with MAC " + config_.mac.to_string() + " is not in " + sandbox_key);
+    co_return false;
   }
   netns_.emplace(std::move(*ns));
   container_index_ = moved->index;
@@ -376,6 +408,7 @@ asio::awaitable<void> Endpoint::follow(std::string sandbox_key) {
   }
   log::info(log_prefix() + "following the leases inside the container as " + moved->name);
   co_await tell_hostname();
+  co_return true;
 }
 
 // Reads router advertisements in the container until the endpoint leaves; an on-link prefix
@@ -414,6 +447,7 @@ void Endpoint::use_on_link_prefix(int length) {
   spec.nodad = true;
   if (auto r = netlink::add_address(*socket, spec); !r) log::error(log_prefix() + r.error().message);
   else log::info(log_prefix() + "on-link prefix from the router's advertisement: " + spec.prefix.to_string());
+  save();
 }
 
 // Docker does not tell network drivers the container's hostname, but once the container's
@@ -431,7 +465,10 @@ asio::awaitable<void> Endpoint::tell_hostname() {
       co_await retry.async_wait(use_awaitable_tuple);
     }
   }
-  if (hostname.empty() || !*alive || left_ || hostname == config_.options.hostname) co_return;
+  if (hostname.empty() || !*alive || left_ || hostname == hostname_sent_ ||
+      (hostname_sent_.empty() && hostname == config_.options.hostname))
+    co_return;
+  hostname_sent_ = hostname;
   TimePoint now = Clock::now();
   client4_->set_hostname(hostname);
   client4_->renew(now);
@@ -442,6 +479,7 @@ asio::awaitable<void> Endpoint::tell_hostname() {
     if (wire6_) wire6_->session->wake();
   }
   log::info(log_prefix() + "container hostname " + hostname + " sent to the DHCP server");
+  save();
 }
 
 void Endpoint::on_event4(const dhcp4::Event& e) {
@@ -467,6 +505,7 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
   if (e.kind == Kind::Renewed) log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
+  if (phase_ != EndpointPhase::Creating) save();
 }
 
 void Endpoint::on_event6(const dhcp6::Event& e) {
@@ -491,6 +530,7 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
   }
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
+  if (phase_ != EndpointPhase::Creating) save();
 }
 
 // Keeps the container's IPv4 address and default route equal to the lease.
@@ -541,6 +581,8 @@ void Endpoint::apply6(const std::optional<dhcp6::Lease>& previous, const std::op
 void Endpoint::leave() {
   if (left_) return;
   left_ = true;
+  phase_ = EndpointPhase::Left;
+  save();
   TimePoint now = Clock::now();
   if (client4_) {
     client4_->release(now);
@@ -559,7 +601,120 @@ void Endpoint::leave() {
 
 void Endpoint::remove() {
   leave();
+  removed_ = true;
   delete_links();
+}
+
+asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
+  auto alive = alive_;
+  phase_ = record.phase;
+  sandbox_key_ = record.sandbox_key;
+  hostname_sent_ = record.hostname;
+  lease4_ = record.lease4;
+  lease6_ = record.lease6;
+  prefix6_ = record.prefix6;
+  links_made_ = true;  // whatever of them still exists is ours
+  make_clients(config_.bridge_mtu);
+  if (phase_ == EndpointPhase::Left) {
+    // Released already; the daemon died before DeleteEndpoint removed the links.
+    left_ = true;
+    remove();
+    co_return false;
+  }
+  if (phase_ == EndpointPhase::Creating) {
+    // Docker never got this endpoint: the daemon died inside CreateEndpoint.
+    log::info(log_prefix() + "CreateEndpoint was cut short by a restart: removing what it made");
+    co_await discard();
+    co_return false;
+  }
+  if (delay > Duration::zero()) {
+    asio::steady_timer wait(executor_);
+    wait.expires_after(delay);
+    co_await wait.async_wait(use_awaitable_tuple);
+    if (!*alive || left_) co_return false;
+  }
+  auto resume = [this] {
+    TimePoint now = Clock::now();
+    if (lease4_) client4_->resume(*lease4_, now);
+    else client4_->start(now);
+    if (client6_) {
+      if (lease6_) client6_->resume(*lease6_, now);
+      else client6_->start(now);
+    }
+  };
+  if (phase_ == EndpointPhase::Created) {
+    // Between CreateEndpoint and Join: the container end is still here, Docker will Join it
+    // or delete it.
+    auto container = query_interface(container_end_);
+    if (!container) {
+      co_await discard();
+      co_return false;
+    }
+    auto packet = PacketSocket::open(*container);
+    if (!packet) {
+      log::error(log_prefix() + "re-adopting: " + packet.error().message);
+      co_await discard();
+      co_return false;
+    }
+    resume();
+    start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+    if (client6_) {
+      if (auto udp = Dhcp6UdpSocket::open(*container, Clock::now(), /*while_tentative=*/true))
+        start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+      else log::warning(log_prefix() + "re-adopting, DHCPv6: " + udp.error().message);
+    }
+    log::info(log_prefix() + "re-adopted before Join, " + (lease4_ ? lease4_->address.to_string() : "no lease"));
+    co_return true;
+  }
+  // Joined: the container's namespace must still be there, with our interface in it.
+  resume();
+  following_ = true;
+  bool inside = ::access(sandbox_key_.c_str(), F_OK) == 0 && co_await follow(sandbox_key_, Clock::now() + 2s);
+  if (!*alive) co_return false;
+  if (left_) co_return false;  // Docker deleted it meanwhile
+  if (!inside) {
+    log::info(log_prefix() + "its container is gone (" + sandbox_key_ + "): releasing the lease");
+    co_await discard();
+    co_return false;
+  }
+  // The address stays as it is when it matches the lease; one lost meanwhile comes back.
+  if (lease4_) apply4(std::nullopt, lease4_);
+  if (lease6_) apply6(std::nullopt, lease6_);
+  log::info(log_prefix() + "re-adopted in " + sandbox_key_ + ": DHCPv4 " + state4() +
+            (lease4_ ? " " + lease4_->address.to_string() : std::string()) +
+            (client6_ ? ", DHCPv6 " + state6() : std::string()));
+  save();
+  co_return true;
+}
+
+// Releases the recorded leases from wherever the LAN can still be reached (the container
+// end while it is in the host namespace, else the bridge itself, with the container's MAC as
+// the source) and removes the links.
+asio::awaitable<void> Endpoint::discard() {
+  TimePoint now = Clock::now();
+  std::optional<InterfaceInfo> via;
+  if (auto container = query_interface(container_end_)) via = *container;
+  else if (auto bridge = query_interface(config_.options.bridge)) {
+    via = *bridge;
+    via->mac = config_.mac;
+  }
+  // Wires stopped by a failed follow() are replaced; queued renewals are dropped: only the
+  // RELEASE goes out.
+  if (lease4_ && now < lease4_->expires_at() && via) {
+    client4_->resume(*lease4_, now);
+    while (client4_->pop_transmit()) {}
+    while (client4_->pop_event()) {}
+    if (auto packet = PacketSocket::open(*via)) start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+  }
+  if (client6_ && lease6_ && now < lease6_->expires_at() && via) {
+    client6_->resume(*lease6_, now);
+    while (client6_->pop_transmit()) {}
+    while (client6_->pop_event()) {}
+    if (auto udp = Dhcp6UdpSocket::open(*via, now, /*while_tentative=*/true))
+      start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+  }
+  remove();
+  co_return;
 }
 
 }  // namespace netdhcp

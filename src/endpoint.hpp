@@ -3,6 +3,7 @@
 // interface into the container and keeping its addresses in line with the leases.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "src/dhcp4_socket.hpp"
 #include "src/dhcp6_socket.hpp"
 #include "src/network_options.hpp"
+#include "src/state_store.hpp"
 
 namespace netdhcp {
 
@@ -31,6 +33,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   Endpoint(asio::any_io_executor executor, EndpointConfig config);
   ~Endpoint();
 
+  // Called with the endpoint's record whenever something worth keeping across a restart
+  // changes (phase, leases, namespace, hostname). Not called once the endpoint is removed.
+  using Persist = std::function<void(const EndpointRecord&)>;
+  void set_persist(Persist persist) { persist_ = std::move(persist); }
+  EndpointRecord record() const;
+
   // CreateEndpoint: veth pair (host end on the bridge), leases on the container end, IPv4 and
   // IPv6 at the same time, within lease_timeout. On error nothing is left behind and the error
   // says what happened on the wire.
@@ -42,13 +50,24 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void leave();
   // DeleteEndpoint: leave() if needed, then remove the links. Idempotent.
   void remove();
+  // After a daemon restart: carry on from `record`. A joined endpoint whose container still
+  // runs gets its clients back inside the container (BOUND/RENEWING/REBINDING from the saved
+  // lease, INIT-REBOOT if it ran out) without touching its address; a created one waits for
+  // Join in the host namespace. Returns false when there is nothing to carry on (the
+  // container is gone, or CreateEndpoint never answered): the lease was released and the
+  // links removed. `delay` spreads many re-adoptions' first packets.
+  asio::awaitable<bool> readopt(EndpointRecord record, Duration delay);
 
   const EndpointConfig& config() const { return config_; }
   const std::string& host_end() const { return host_end_; }
+  EndpointPhase phase() const { return phase_; }
+  const std::string& sandbox_key() const { return sandbox_key_; }
   const std::string& container_end() const { return container_end_; }
   const std::optional<dhcp4::Lease>& lease4() const { return lease4_; }
   const std::optional<dhcp6::Lease>& lease6() const { return lease6_; }
   int prefix6() const { return prefix6_; }
+  const dhcp4::Client* client4() const { return client4_.get(); }
+  const dhcp6::Client* client6() const { return client6_.get(); }
   std::string state4() const;
   std::string state6() const;
   bool in_container() const { return netns_.has_value(); }
@@ -70,11 +89,14 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, const std::shared_ptr<ClientT>& client,
                   std::unique_ptr<SocketT> socket,
                   void (Endpoint::*on_event)(const EventT&));
+  void make_clients(int mtu);
+  void save() const;
+  asio::awaitable<void> discard();
   Result<void> make_links();
   void delete_links();
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);
-  asio::awaitable<void> follow(std::string sandbox_key);
+  asio::awaitable<bool> follow(std::string sandbox_key, TimePoint deadline);
   asio::awaitable<void> tell_hostname();
   asio::awaitable<void> watch_router_advertisements(UniqueFd socket);
   void use_on_link_prefix(int length);
@@ -101,6 +123,11 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::optional<netlink::Namespace> netns_;  // the container's, once followed
   int container_index_ = 0;                  // the interface's index inside it
   bool left_ = false;
+  bool removed_ = false;
+  EndpointPhase phase_ = EndpointPhase::Creating;
+  std::string sandbox_key_;
+  std::string hostname_sent_;  // the container's hostname, once told to the server
+  Persist persist_;
   asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
   asio::steady_timer* lease_wait_ = nullptr;            // owned by create() while it waits
   bool have_all_leases() const { return lease4_ && (!config_.options.ipv6 || lease6_); }

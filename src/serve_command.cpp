@@ -20,7 +20,7 @@ constexpr const char* kUsage =
     "the socket file's name (default /run/docker/plugins/net-dhcp.sock -> driver net-dhcp).\n"
     "\n"
     "  --socket PATH       where to listen (default /run/docker/plugins/net-dhcp.sock)\n"
-    "  --state-dir DIR     where networks are kept across restarts (default /var/lib/net-dhcp)\n"
+    "  --state-dir DIR     where networks and endpoints are kept across restarts (default /var/lib/net-dhcp)\n"
     "  --log-level LEVEL   debug, info, warning or error (default info)\n"
     "  --socket-mode MODE  octal permissions of the socket (default 0600: root only)\n";
 
@@ -91,7 +91,10 @@ int serve_command(int argc, char** argv) {
 
   asio::io_context io(1);
   Driver driver(io.get_executor(), state_dir);
-  if (auto loaded = driver.load(); !loaded) log::error(loaded.error().message);
+  if (auto loaded = driver.load(); !loaded) {
+    log::error(loaded.error().message);
+    return 1;
+  }
   RequestHandler handler = [&driver](std::string path, std::string body) -> asio::awaitable<ApiReply> {
     return handle_plugin_request(driver, std::move(path), std::move(body));
   };
@@ -103,13 +106,15 @@ int serve_command(int argc, char** argv) {
   (*server)->start();
   log::info("net-dhcp serving on " + socket_path + ", state in " + state_dir);
 
-  // SIGTERM/SIGINT: stop answering and leave. Running containers keep their addresses; the
-  // leases are not released (only Leave/DeleteEndpoint release).
+  // SIGTERM/SIGINT: stop answering, write the endpoints' state and leave. Running containers
+  // keep their addresses and leases (only Leave/DeleteEndpoint release); the next start
+  // re-adopts them.
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) return;
     log::info(std::string("signal ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") + ": shutting down");
     (*server)->stop();
+    driver.save_all();
     io.stop();
   });
   io.run();

@@ -321,6 +321,38 @@ TEST_CASE("RENEWING at T1 unicasts to the server", "[dhcp4]") {
   CHECK(h.client.next_deadline() == lease.renew_at() + 1800s);
 }
 
+// A short lease (12 s, T1 2 s, T2 4 s): the 60 s floor would leave one REQUEST per phase; an
+// eighth of the lease (1.5 s) is the floor instead, so a server back after T2 is found again
+// before expiry.
+TEST_CASE("short leases retransmit renewals and rebinds before they expire", "[dhcp4]") {
+  Harness h;
+  Server server;
+  server.lease = 12;
+  server.t1 = 2;
+  server.t2 = 4;
+  Lease lease = h.bind(server);
+  std::vector<TimePoint> rebinds;
+  while (h.client.state() == State::Bound || h.client.state() == State::Renewing ||
+         h.client.state() == State::Rebinding) {
+    h.advance_to_deadline();
+    if (h.client.state() == State::Rebinding) {
+      (void)h.sent();
+      rebinds.push_back(h.now);
+    } else {
+      while (h.client.pop_transmit()) {}
+    }
+    if (h.now >= lease.expires_at()) break;
+  }
+  // At T2, then after 4 s and 2 s (half the 8 s and 4 s left), then every 1.5 s (the floor)
+  // until expiry at 12 s cuts the last wait short.
+  REQUIRE(rebinds.size() >= 4);
+  CHECK(rebinds[0] == lease.rebind_at());
+  CHECK(rebinds[1] == lease.rebind_at() + 4s);
+  CHECK(rebinds[2] == lease.rebind_at() + 6s);
+  CHECK(rebinds[3] == lease.rebind_at() + 7500ms);
+  for (std::size_t i = 1; i < rebinds.size(); ++i) CHECK(rebinds[i] - rebinds[i - 1] >= 1s);
+}
+
 // No answer while renewing: RFC 2131 4.4.5 retransmission (half the time left, >= 60 s),
 // REBINDING by broadcast at T2, and at expiry: Expired, back to DISCOVER.
 TEST_CASE("renew, rebind, expire", "[dhcp4]") {

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# End to end, issue 5: nothing is lost when the daemon, dockerd or the DHCP server misbehave.
+# Real dockerd, `net-dhcp serve`, Kea (v4 and v6, short leases) in a lab namespace. Starts
+# dockerd if none answers (and only then restarts it for the restart=always checks). Cleans up
+# containers, networks, namespaces, bridges and iptables rules, also when a check fails.
+# Prints "lifecycle: N passed, M failed".
+# Usage: test/e2e/lifecycle.sh [net-dhcp]    (CYCLES=200: create/delete cycles to measure)
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
+CYCLES=${CYCLES:-200}
+. "$top/scripts/lib/common.sh"
+. "$top/scripts/lib/docker.sh"
+. "$top/test/interop/lab.sh"
+. "$top/test/lib/checks.sh"
+
+DRIVER="ndlife-$LAB_ID"
+SOCKET=/run/docker/plugins/$DRIVER.sock
+LABEL="net-dhcp-test=$LAB_ID"
+docker() { "$DOCKER" "$@"; }
+DAEMON_PID=""
+GONE_NS="nd-gone-$LAB_ID"
+
+life_down() {
+  local ids
+  ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+  for n in $(docker network ls -q --filter "label=$LABEL" 2>/dev/null); do docker network rm "$n" >/dev/null 2>&1; done
+  [ -n "$DAEMON_PID" ] && lab_stop "$DAEMON_PID"
+  ip netns del "$GONE_NS" 2>/dev/null
+  lab_down
+  rm -f "$SOCKET"
+  stop_started_dockerd
+}
+
+ensure_dockerd
+ensure_busybox_image
+lab_up
+trap life_down EXIT
+OUT=$LAB_DIR/out
+STATE=$LAB_DIR/state
+mkdir -p "$OUT"
+
+start_daemon() {
+  "$BIN" serve --socket "$SOCKET" --state-dir "$STATE" --log-level debug >> "$LAB_DIR/daemon.log" 2>&1 &
+  DAEMON_PID=$!
+  LAB_PIDS+=($!)
+  disown "$DAEMON_PID"  # no "Killed" notes from bash after kill -9
+  lab_wait 5 test -S "$SOCKET" || { echo "# the daemon did not start:"; tail -20 "$LAB_DIR/daemon.log" | sed 's/^/#   /'; exit 1; }
+}
+# kill -9 or -TERM, and wait for it to be gone.
+stop_daemon() {  # signal
+  kill "-$1" "$DAEMON_PID"
+  local deadline=$(( $(date +%s) + 10 ))
+  while kill -0 "$DAEMON_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.05; done
+  DAEMON_PID=""
+}
+log_mark() { wc -l < "$LAB_DIR/daemon.log"; }
+log_since() { tail -n +"$(( $1 + 1 ))" "$LAB_DIR/daemon.log"; }
+api() {  # path json -> body on stdout
+  curl -s --unix-socket "$SOCKET" -X POST "http://plugin$1" -d "$2"
+}
+endpoint_of() {  # container network
+  docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").EndpointID}}" "$1"
+}
+network_id() { docker network inspect -f '{{.Id}}' "$1"; }
+oper() {  # container network field
+  api /NetworkDriver.EndpointOperInfo "{\"NetworkID\":\"$(network_id "$2")\",\"EndpointID\":\"$(endpoint_of "$1" "$2")\"}" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['Value'].get('$3', ''))"
+}
+state_is() { [ "$(oper "$1" "$2" dhcp4_state)" = "$3" ]; }  # container network state
+addrs_of() { docker exec "$1" ip -o addr show eth0 | awk '$3 == "inet" || ($3 == "inet6" && $4 !~ /^fe80/) {print $4}' | sort | tr '\n' ' '; }
+# Lines in a Kea memfile for an address: one per lease written (acquire, each renewal, release).
+kea_count() { grep -c "^$2," "$1" 2>/dev/null || echo 0; }
+# True when the last time Kea wrote ADDRESS's lease (expire - valid_lifetime) is SECONDS ago.
+kea_idle() {  # file address seconds
+  awk -F, -v a="$2" -v s="$3" -v now="$(date +%s)" '$1 == a {last = $5 - $4} END {exit !(last && now - last >= s)}' "$1"
+}
+
+start_daemon
+echo "# docker $(docker version --format '{{.Server.Version}}'), driver $DRIVER, bridge $LAB_BRIDGE"
+
+# Kea with 6 s leases (T1 2 s, T2 4 s), both families.
+lab_kea4 6 2 4
+lab_kea6 6 2 4
+KEA4=$LAB_DIR/kea4/leases.csv
+KEA6=$LAB_DIR/kea6/leases.csv
+docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o ipv6=true ndlife >/dev/null
+
+# --- kill -9 with running containers: re-adopted, renewing, no address change ----------------
+ids=()
+for i in 1 2 3 4; do ids+=("$(docker run -d --label "$LABEL" --network ndlife "$BUSYBOX_IMAGE" sleep 600)"); done
+for id in "${ids[@]}"; do
+  lab_wait 10 bash -c "docker exec $id ip -o addr show eth0 | grep -q 'inet6 fd00:18::'" || echo "# $id: no IPv6 address"
+  addrs_of "$id" > "$OUT/before-${id:0:12}"
+done
+check "kill -9: 4 containers with v4 and v6 leases" \
+  bash -c "for f in $OUT/before-*; do grep -q '198.18.0.' \$f && grep -q 'fd00:18::' \$f || exit 1; done"
+check "kill -9: one state record per endpoint" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 4 ]"
+stop_daemon 9
+# Down past T1 (2 s): the restarted daemon must pick up renewals that are already due.
+for id in "${ids[@]}"; do
+  a=$(awk '{print $1}' "$OUT/before-${id:0:12}")
+  lab_wait 10 kea_idle "$KEA4" "${a%/24}" 3
+done
+counts_at_kill=()
+for id in "${ids[@]}"; do a=$(awk '{print $1}' "$OUT/before-${id:0:12}"); counts_at_kill+=("$(kea_count "$KEA4" "${a%/24}")"); done
+mark=$(log_mark)
+start_daemon
+check "kill -9: the restarted daemon re-adopts all 4 endpoints, renewals due (RENEWING)" \
+  lab_wait 10 bash -c "[ \$(tail -n +$((mark + 1)) '$LAB_DIR/daemon.log' | grep -c 're-adopted in .*DHCPv4 renewing') -eq 4 ]"
+renewing=0
+for n in "${!ids[@]}"; do
+  id=${ids[$n]}
+  a=$(awk '{print $1}' "$OUT/before-${id:0:12}")
+  lab_wait 15 bash -c "[ \$(grep -c '^${a%/24},' '$KEA4') -ge $(( counts_at_kill[n] + 3 )) ]" && renewing=$((renewing + 1))
+done
+check "kill -9: every IPv4 lease keeps renewing at the server (3+ renewals after the restart)" [ "$renewing" -eq 4 ]
+v6renewing=0
+for id in "${ids[@]}"; do
+  a6=$(grep -o 'fd00:18::[0-9a-f]*' "$OUT/before-${id:0:12}")
+  c=$(kea_count "$KEA6" "$a6")
+  lab_wait 15 bash -c "[ \$(grep -c '^$a6,' '$KEA6') -ge $(( c + 2 )) ]" && v6renewing=$((v6renewing + 1))
+done
+check "kill -9: every IPv6 lease keeps renewing at the server" [ "$v6renewing" -eq 4 ]
+same=0
+for id in "${ids[@]}"; do [ "$(addrs_of "$id")" = "$(cat "$OUT/before-${id:0:12}")" ] && same=$((same + 1)); done
+check "kill -9: no container's addresses changed" [ "$same" -eq 4 ]
+check "kill -9: nothing released while the daemon was away (no valid lifetime 0 in Kea's file)" \
+  bash -c "! grep -q '^198.18.0.[0-9]*,[^,]*,[^,]*,0,' '$KEA4'"
+
+# --- SIGTERM: state kept, leases left alone, re-adopted --------------------------------------
+stop_daemon TERM
+check "SIGTERM: no lease released" bash -c "! grep -q '^198.18.0.[0-9]*,[^,]*,[^,]*,0,' '$KEA4'"
+mark=$(log_mark)
+start_daemon
+check "SIGTERM: the next start re-adopts all 4" \
+  lab_wait 10 bash -c "[ \$(tail -n +$((mark + 1)) '$LAB_DIR/daemon.log' | grep -c 're-adopted in ') -eq 4 ]"
+id=${ids[0]}
+a=$(awk '{print $1}' "$OUT/before-${id:0:12}")
+c=$(kea_count "$KEA4" "${a%/24}")
+check "SIGTERM: renewals go on after the restart" lab_wait 10 bash -c "[ \$(grep -c '^${a%/24},' '$KEA4') -ge $((c + 2)) ]"
+docker rm -f "${ids[@]}" >/dev/null
+check "re-adopted endpoints: docker rm releases them (Leave/DeleteEndpoint reach the new daemon)" \
+  lab_wait 10 bash -c "[ \$(grep -c '^198.18.0.[0-9]*,[^,]*,[^,]*,0,' '$KEA4') -ge 4 ]"
+check "re-adopted endpoints: records removed" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
+
+# --- a container that went away while the daemon was down ------------------------------------
+# Driven through the plugin API with a namespace of the test's own as the "sandbox", so that it
+# can disappear while the daemon is down (Docker itself would wait for the driver).
+nid=$(network_id ndlife)
+eid=$(printf 'e%063d' $RANDOM)
+api /NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\",\"Interface\":{}}" > "$OUT/gone-create"
+gone_addr=$(python3 -c "import json; print(json.load(open('$OUT/gone-create'))['Interface']['Address'].split('/')[0])" 2>/dev/null)
+ip netns add "$GONE_NS"
+api /NetworkDriver.Join "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\",\"SandboxKey\":\"/run/netns/$GONE_NS\"}" > /dev/null
+ip link set "dc-${eid:0:12}" netns "$GONE_NS"
+ip -n "$GONE_NS" link set "dc-${eid:0:12}" name eth0
+ip -n "$GONE_NS" link set eth0 up
+check "gone container: the daemon followed the interface into its namespace" \
+  lab_wait 5 bash -c "grep -q 'endpoint ${eid:0:12}: following the leases inside the container as eth0' '$LAB_DIR/daemon.log'"
+stop_daemon 9
+ip netns del "$GONE_NS"
+start_daemon
+check "gone container: its lease is released at the next start" \
+  lab_wait 10 grep -q "^$gone_addr,[^,]*,[^,]*,0," "$KEA4"
+check "gone container: its links and record are removed" \
+  lab_wait 5 bash -c "! ip link show dh-${eid:0:12} >/dev/null 2>&1 && [ ! -e '$STATE/endpoints/$eid.json' ]"
+
+# --- kill -9 in the middle of CreateEndpoint --------------------------------------------------
+lab_stop "$LAB_KEA4_PID"
+docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o lease_timeout=20s \
+  -o ignore_conflicts=true ndslow >/dev/null
+docker run --rm --label "$LABEL" --network ndslow "$BUSYBOX_IMAGE" true > "$OUT/mid-create" 2>&1 &
+runner=$!
+lab_wait 10 bash -c "ip -o link | grep -q ' dh-'"
+check "mid-create: a record exists while CreateEndpoint waits" bash -c "ls '$STATE/endpoints' | grep -q '\.json\$'"
+stop_daemon 9
+start_daemon
+check "mid-create: the next start removes the half-made links" lab_wait 10 bash -c "! ip -o link | grep -q ' dh-'"
+check "mid-create: and its record" lab_wait 5 bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
+lab_wait 40 bash -c "! kill -0 $runner 2>/dev/null"
+check "mid-create: docker run failed (it did not hang)" bash -c "! kill -0 $runner 2>/dev/null"
+docker network rm ndslow >/dev/null 2>&1
+lab_kea4 6 2 4
+
+# --- the DHCP server goes away past T1 and T2, and comes back; then past expiry --------------
+lab_stop "$LAB_KEA4_PID"
+lab_kea4 12 2 4  # 8 s between T2 and expiry: time to bring the server back
+docker network rm ndlife >/dev/null
+docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" ndlife4 >/dev/null
+cid=$(docker run -d --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" sleep 600)
+lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.'"
+addr=$(docker exec "$cid" ip -o addr show eth0 | awk '$3 == "inet" {print $4}')
+lab_stop "$LAB_KEA4_PID"
+check "server away: RENEWING after T1" lab_wait 5 state_is "$cid" ndlife4 renewing
+check "server away: REBINDING after T2" lab_wait 5 state_is "$cid" ndlife4 rebinding
+check "server away: the container keeps its address meanwhile" bash -c "docker exec $cid ip -o addr show eth0 | grep -q 'inet $addr'"
+c=$(kea_count "$KEA4" "${addr%/24}")
+mark=$(log_mark)
+lab_kea4 12 2 4
+check "server back: renewals resume, same address" \
+  lab_wait 10 bash -c "[ \$(grep -c '^${addr%/24},' '$KEA4') -ge $((c + 2)) ] && docker exec $cid ip -o addr show eth0 | grep -q 'inet $addr'"
+check "server back: bound again" lab_wait 5 state_is "$cid" ndlife4 bound
+check "server back: the lease never expired meanwhile" bash -c "! tail -n +$((mark + 1)) '$LAB_DIR/daemon.log' | grep -q 'lost (expired)'"
+lab_stop "$LAB_KEA4_PID"
+check "lease expired: the address is removed from the container" \
+  lab_wait 20 bash -c "! docker exec $cid ip -o addr show eth0 | grep -q 'inet '"
+check "lease expired: logged at warning level" grep -q "warning.*DHCPv4 lease of ${addr%/24} lost (expired)" "$LAB_DIR/daemon.log"
+lab_kea4 12 2 4
+check "server back after expiry: a lease again, with the default route" \
+  lab_wait 15 bash -c "docker exec $cid ip -o addr show eth0 | grep -q 'inet 198.18.0.' && docker exec $cid ip route | grep -q 'default via 198.18.0.1'"
+
+# --- garbage and spoofed replies on the bridge -------------------------------------------------
+lab_client rogue 02:00:00:ba:d0:01
+mac=$(docker inspect -f '{{(index .NetworkSettings.Networks "ndlife4").MacAddress}}' "$cid")
+addr=$(docker exec "$cid" ip -o addr show eth0 | awk '$3 == "inet" {print $4}')
+c=$(kea_count "$KEA4" "${addr%/24}")
+ip netns exec "$LAB_NS" python3 "$top/test/tools/dhcp_spoof.py" lan0 "$mac" 6000 > "$OUT/spoof"
+echo "# spoofed: $(cat "$OUT/spoof")"
+ignored=$(oper "$cid" ndlife4 dhcp4_packets_ignored)
+echo "# the client counted ${ignored:-?} replies it ignored"
+check "spoofed replies: the client saw them and ignored them" [ "${ignored:-0}" -ge 1000 ]
+check "spoofed replies: the container keeps its address" bash -c "docker exec $cid ip -o addr show eth0 | grep -q 'inet $addr'"
+check "spoofed replies: renewals with the real server go on" \
+  lab_wait 10 bash -c "[ \$(grep -c '^${addr%/24},' '$KEA4') -ge $((c + 2)) ]"
+check "spoofed replies: the daemon is alive" kill -0 "$DAEMON_PID"
+docker rm -f "$cid" >/dev/null
+
+# --- dockerd restarts with restart=always containers (only a dockerd this test started) -------
+if [ -n "$STARTED_DOCKERD_PID" ]; then
+  n=10
+  for i in $(seq 1 $n); do docker run -d --restart=always --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" sleep 600 >/dev/null; done
+  lab_wait 20 bash -c "[ \$(docker ps -q --filter label=$LABEL | wc -l) -eq $n ]"
+  stop_started_dockerd
+  started=$(date +%s%N)
+  ensure_dockerd
+  check "dockerd restart: dockerd answers again (no hang at boot)" docker_answers
+  up() {
+    local ok=0 id
+    for id in $(docker ps -q --filter "label=$LABEL"); do
+      docker exec "$id" ip -o addr show eth0 2>/dev/null | grep -q 'inet 198.18.0.' && ok=$((ok + 1))
+    done
+    [ "$ok" -eq "$n" ]
+  }
+  check "dockerd restart: all $n restart=always containers back, each with a lease" lab_wait 60 up
+  echo "# all $n back with leases $(( ($(date +%s%N) - started) / 1000000 )) ms after dockerd was started"
+  for id in $(docker ps -q --filter "label=$LABEL"); do docker exec "$id" ip -o addr show eth0 | awk '$3 == "inet" {print $4}'; done > "$OUT/storm"
+  check "dockerd restart: $n distinct addresses" bash -c "[ \$(sort -u '$OUT/storm' | wc -l) -eq $n ]"
+  check "dockerd restart: one record per running endpoint, none stale" \
+    lab_wait 10 bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq $n ]"
+  docker rm -f $(docker ps -aq --filter "label=$LABEL") >/dev/null
+else
+  ok "dockerd restart # SKIP dockerd was already running (this test restarts only a dockerd it started)"
+fi
+
+# --- create/delete cycles: fds and memory flat, no links left -------------------------------
+fds() { ls "/proc/$DAEMON_PID/fd" | wc -l; }
+rss() { awk '/VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"; }
+for i in $(seq 1 10); do docker run --rm --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" true; done
+fd0=$(fds); rss0=$(rss)
+failed=0
+for i in $(seq 1 "$CYCLES"); do docker run --rm --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" true || failed=$((failed + 1)); done
+fd1=$(fds); rss1=$(rss)
+echo "# $CYCLES cycles: $failed failed; fds $fd0 -> $fd1; RSS $rss0 kB -> $rss1 kB"
+check "$CYCLES create/delete cycles: all succeeded" [ "$failed" -eq 0 ]
+check "$CYCLES create/delete cycles: the daemon's fd count is flat" [ "$fd1" -le "$fd0" ]
+check "$CYCLES create/delete cycles: RSS flat (grew less than 1 MB)" [ $(( rss1 - rss0 )) -lt 1024 ]
+check "$CYCLES create/delete cycles: no links left" lab_wait 5 bash -c "! ip -o link | grep -q ' d[hc]-'"
+check "$CYCLES create/delete cycles: no records left" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
+
+check "the daemon is still running" kill -0 "$DAEMON_PID"
+stop_daemon TERM
+check "the daemon's log has no sanitizer report" bash -c "! grep -qE 'Sanitizer|runtime error:' '$LAB_DIR/daemon.log'"
+grep -E -A30 'Sanitizer|runtime error:' "$LAB_DIR/daemon.log" | head -60 | sed 's/^/#   /'
+
+life_down
+trap - EXIT
+echo "lifecycle: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
