@@ -138,6 +138,16 @@ void Driver::save_all() const {
 
 Result<void> Driver::save() const { return store_.save_networks(networks_); }
 
+// A token bucket kept as the time it is full again: each start adds kInterval; a start may go
+// at once while the bucket holds less than kBurst starts' worth.
+Duration Driver::pace(const std::string& bridge) {
+  TimePoint now = Clock::now();
+  Pacer& p = pacers_[bridge];
+  p.free_at = std::max(p.free_at, now) + kInterval;
+  Duration backlog = p.free_at - now;
+  return backlog > kBurst * kInterval ? backlog - kBurst * kInterval : Duration::zero();
+}
+
 std::optional<DriverError> Driver::validate(const Network& network, const json::object& request) const {
   const auto& o = network.options;
   // IPAM must be null: the addresses come from the LAN's DHCP server.
@@ -247,6 +257,13 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     auto bridge = netlink::find_link(*socket, network->second.options.bridge);
     if (!bridge) co_return bad_request("bridge " + network->second.options.bridge + " no longer exists: " + bridge.error().message);
     EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac};
+    if (Duration wait = pace(config.options.bridge); wait > Duration::zero()) {
+      log::debug("endpoint " + endpoint_id.substr(0, 12) + ": many endpoints starting at once, waiting " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");
+      asio::steady_timer timer(executor_);
+      timer.expires_after(wait);
+      co_await timer.async_wait(use_awaitable_tuple);
+    }
     endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
     auto created = co_await endpoint->create();

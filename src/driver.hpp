@@ -56,6 +56,17 @@ class Driver {
                                        Duration delay);
   std::optional<DriverError> validate(const Network& network, const json::object& request) const;
 
+  // Spreads the first DISCOVERs of many endpoints created at once (a boot storm: dockerd
+  // restoring restart=always containers) over time, per bridge: bursts of up to kBurst, then
+  // one every kInterval. Returns how long this one should wait.
+  Duration pace(const std::string& bridge);
+  struct Pacer {
+    TimePoint free_at{};  // when the bucket is full again
+  };
+  static constexpr int kBurst = 20;
+  static constexpr Duration kInterval = std::chrono::milliseconds(10);
+  std::map<std::string, Pacer> pacers_;
+
   asio::any_io_executor executor_;
   StateStore store_;
   std::map<std::string, Network> networks_;

@@ -44,7 +44,9 @@ std::optional<Duration> parse_duration(const std::string& text) {
 
 Result<NetworkOptions> parse_network_options(const std::map<std::string, std::string>& generic) {
   NetworkOptions o;
-  for (const auto& [key, value] : generic) {
+  for (const auto& entry : generic) {
+    const std::string& key = entry.first;  // not a structured binding: lambdas below capture it
+    const std::string& value = entry.second;
     auto flag = [&](bool& target) -> std::optional<Error> {
       auto b = parse_bool(value);
       if (!b) return Error{"option " + key + "=" + value + " must be true or false"};

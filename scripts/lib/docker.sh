@@ -11,10 +11,20 @@ docker_answers() { timeout 10 "$DOCKER" info >/dev/null 2>&1; }
 # Starts dockerd if none answers; sets STARTED_DOCKERD_PID when it started one.
 ensure_dockerd() {
   docker_answers && return 0
+  start_dockerd
+  wait_for_started_dockerd
+}
+
+# Starts dockerd in the background without waiting for it (sets STARTED_DOCKERD_PID).
+start_dockerd() {
   [ -x /usr/sbin/dockerd ] || die "dockerd is not installed (apt-get install docker.io)"
   echo "starting dockerd (log: /var/log/net-dhcp-dockerd.log)" >&2
   /usr/sbin/dockerd --host unix:///var/run/docker.sock > /var/log/net-dhcp-dockerd.log 2>&1 &
   STARTED_DOCKERD_PID=$!
+}
+
+# Waits (60 s at most) until the dockerd started by start_dockerd answers.
+wait_for_started_dockerd() {
   local deadline=$(( $(date +%s) + 60 ))
   until docker_answers; do
     kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || { tail -20 /var/log/net-dhcp-dockerd.log >&2; die "dockerd exited"; }

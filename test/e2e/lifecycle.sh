@@ -4,7 +4,8 @@
 # dockerd if none answers (and only then restarts it for the restart=always checks). Cleans up
 # containers, networks, namespaces, bridges and iptables rules, also when a check fails.
 # Prints "lifecycle: N passed, M failed".
-# Usage: test/e2e/lifecycle.sh [net-dhcp]    (CYCLES=200: create/delete cycles to measure)
+# Usage: test/e2e/lifecycle.sh [net-dhcp]    (CYCLES=200: create/delete cycles to measure;
+#        RSS_CHECK=0 for a sanitizer build)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
@@ -107,8 +108,8 @@ counts_at_kill=()
 for id in "${ids[@]}"; do a=$(awk '{print $1}' "$OUT/before-${id:0:12}"); counts_at_kill+=("$(kea_count "$KEA4" "${a%/24}")"); done
 mark=$(log_mark)
 start_daemon
-check "kill -9: the restarted daemon re-adopts all 4 endpoints, renewals due (RENEWING)" \
-  lab_wait 10 bash -c "[ \$(tail -n +$((mark + 1)) '$LAB_DIR/daemon.log' | grep -c 're-adopted in .*DHCPv4 renewing') -eq 4 ]"
+check "kill -9: the restarted daemon re-adopts all 4 endpoints, renewals due (RENEWING or REBINDING)" \
+  lab_wait 10 bash -c "[ \$(tail -n +$((mark + 1)) '$LAB_DIR/daemon.log' | grep -cE 're-adopted in .*DHCPv4 (renewing|rebinding)') -eq 4 ]"
 renewing=0
 for n in "${!ids[@]}"; do
   id=${ids[$n]}
@@ -250,6 +251,22 @@ if [ -n "$STARTED_DOCKERD_PID" ]; then
   check "dockerd restart: one record per running endpoint, none stale" \
     lab_wait 10 bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq $n ]"
   docker rm -f $(docker ps -aq --filter "label=$LABEL") >/dev/null
+  # Boot in the wrong order: dockerd first, net-dhcp once dockerd is already looking for it
+  # (the systemd unit orders it the other way round). Docker retries a driver it cannot find
+  # for about 15 s per container while it restores them.
+  n=3
+  for i in $(seq 1 $n); do docker run -d --restart=always --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" sleep 600 >/dev/null; done
+  lab_wait 20 bash -c "[ \$(docker ps -q --filter label=$LABEL | wc -l) -eq $n ]"
+  stop_started_dockerd
+  stop_daemon TERM
+  check "net-dhcp stopped: its socket is gone" [ ! -e "$SOCKET" ]
+  start_dockerd
+  check "dockerd restores the containers and looks for the missing driver" \
+    lab_wait 30 grep -q "Unable to locate plugin: $DRIVER" /var/log/net-dhcp-dockerd.log
+  start_daemon
+  wait_for_started_dockerd
+  check "net-dhcp started after dockerd: the restart=always containers come back with leases" lab_wait 60 up
+  docker rm -f $(docker ps -aq --filter "label=$LABEL") >/dev/null
 else
   ok "dockerd restart # SKIP dockerd was already running (this test restarts only a dockerd it started)"
 fi
@@ -261,11 +278,19 @@ for i in $(seq 1 10); do docker run --rm --label "$LABEL" --network ndlife4 "$BU
 fd0=$(fds); rss0=$(rss)
 failed=0
 for i in $(seq 1 "$CYCLES"); do docker run --rm --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" true || failed=$((failed + 1)); done
+# Sockets of deleted endpoints are closed on a helper thread (the kernel's close of a packet
+# socket waits for an RCU grace period): give it a moment to finish.
+fds_back() { [ "$(fds)" -le "$fd0" ]; }
+lab_wait 5 fds_back
 fd1=$(fds); rss1=$(rss)
 echo "# $CYCLES cycles: $failed failed; fds $fd0 -> $fd1; RSS $rss0 kB -> $rss1 kB"
 check "$CYCLES create/delete cycles: all succeeded" [ "$failed" -eq 0 ]
 check "$CYCLES create/delete cycles: the daemon's fd count is flat" [ "$fd1" -le "$fd0" ]
-check "$CYCLES create/delete cycles: RSS flat (grew less than 1 MB)" [ $(( rss1 - rss0 )) -lt 1024 ]
+if [ "${RSS_CHECK:-1}" = 1 ]; then
+  check "$CYCLES create/delete cycles: RSS flat (grew less than 1 MB)" [ $(( rss1 - rss0 )) -lt 1024 ]
+else
+  ok "$CYCLES create/delete cycles: RSS flat # SKIP a sanitizer build (ASan's quarantine keeps freed memory; its leak check at exit stands in)"
+fi
 check "$CYCLES create/delete cycles: no links left" lab_wait 5 bash -c "! ip -o link | grep -q ' d[hc]-'"
 check "$CYCLES create/delete cycles: no records left" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
 
