@@ -70,10 +70,20 @@ Enter::~Enter() {
   }
 }
 
+namespace {
+std::string& proc_sys_root_storage() {
+  static std::string root = "/proc/sys";
+  return root;
+}
+}  // namespace
+
+void set_proc_sys_root(std::string root) { proc_sys_root_storage() = std::move(root); }
+const std::string& proc_sys_root() { return proc_sys_root_storage(); }
+
 Result<void> set_interface_sysctl(const Namespace& target, const std::string& family, const std::string& interface,
                                   const std::string& key, const std::string& value) {
   // /proc/sys/net shows the namespace of the thread that opens the file.
-  std::string path = "/proc/sys/net/" + family + "/conf/" + interface + "/" + key;
+  std::string path = proc_sys_root() + "/net/" + family + "/conf/" + interface + "/" + key;
   UniqueFd fd = [&] {
     Enter enter(target);
     return enter.ok() ? UniqueFd(::open(path.c_str(), O_WRONLY | O_CLOEXEC)) : UniqueFd();

@@ -66,6 +66,11 @@ auto inside(const Namespace& target, F&& create) -> decltype(create()) {
   return create();
 }
 
+// Where sysctls are written: "/proc/sys" unless the daemon found it read-only (inside a managed
+// Docker plugin runc mounts /proc/sys read-only) and mounted a procfs of its own.
+void set_proc_sys_root(std::string root);
+const std::string& proc_sys_root();
+
 // Writes a per-interface sysctl inside a namespace, e.g. ("ipv6", "eth0", "accept_dad", "0")
 // -> /proc/sys/net/ipv6/conf/eth0/accept_dad. Errors: cannot enter, no such file or value.
 Result<void> set_interface_sysctl(const Namespace& target, const std::string& family, const std::string& interface,

@@ -12,6 +12,7 @@
 #include "src/firewall_probe.hpp"
 #include "src/interface_info.hpp"
 #include "src/log.hpp"
+#include "src/version.hpp"
 
 namespace netdhcp {
 
@@ -112,6 +113,7 @@ Result<void> Driver::load() {
 
 void Driver::adopt(std::shared_ptr<Endpoint> endpoint) {
   endpoints_[endpoint->config().endpoint_id] = endpoint;
+  endpoint->set_metrics(&metrics_);
   endpoint->set_persist([this](const EndpointRecord& record) {
     if (auto saved = store_.save_endpoint(record); !saved)
       log::error("endpoint " + record.endpoint_id.substr(0, 12) + ": saving its state: " + saved.error().message);
@@ -272,6 +274,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
         endpoints_.erase(it);
         store_.remove_endpoint(endpoint_id);
       }
+      metrics_.create_failed();
       log::warning("endpoint " + endpoint_id.substr(0, 12) + ": " + created.error().message);
       co_return DriverError{500, created.error().message};
     }
@@ -346,25 +349,37 @@ DriverResult<json::object> Driver::delete_endpoint(const json::object& request) 
   return json::object{};
 }
 
+// Docker shows this with `docker network inspect --verbose` style tooling; the same facts as
+// `net-dhcp status`.
 DriverResult<json::object> Driver::endpoint_info(const json::object& request) {
   auto it = endpoints_.find(string_field(request, "EndpointID"));
   json::object value;
-  if (it != endpoints_.end()) {
-    const auto& e = *it->second;
-    value["bridge"] = e.config().options.bridge;
-    value["host_interface"] = e.host_end();
-    value["mac"] = e.config().mac.to_string();
-    value["dhcp4_state"] = e.state4();
-    if (e.client4()) value["dhcp4_packets_ignored"] = e.client4()->counters().packets_ignored;
-    if (e.lease4()) {
-      value["ipv4"] = e.lease4()->address.to_string() + "/" + std::to_string(e.lease4()->prefix_length);
-      value["dhcp4_server"] = e.lease4()->server_id.to_string();
-      value["lease_seconds"] = e.lease4()->lease_time.count();
-    }
-    if (e.config().options.ipv6) value["dhcp6_state"] = e.state6();
-    if (e.lease6()) value["ipv6"] = e.lease6()->address.to_string() + "/" + std::to_string(e.prefix6());
-  }
+  if (it != endpoints_.end()) value = it->second->describe();
   return json::object{{"Value", std::move(value)}};
+}
+
+json::object Driver::status() const {
+  json::array networks;
+  for (const auto& [id, n] : networks_) {
+    json::object network = network_to_json(n);
+    json::array endpoints;
+    for (const auto& [eid, e] : endpoints_)
+      if (e->config().network_id == id) endpoints.emplace_back(e->describe());
+    network["endpoints"] = std::move(endpoints);
+    networks.emplace_back(std::move(network));
+  }
+  return json::object{{"version", NETDHCP_VERSION_STRING}, {"state_dir", store_.dir()}, {"networks", std::move(networks)}};
+}
+
+std::string Driver::metrics_text() const {
+  Metrics::Gauges g;
+  g.networks = networks_.size();
+  g.endpoints = endpoints_.size();
+  for (const auto& [id, e] : endpoints_) {
+    if (e->lease4()) ++g.leases4;
+    if (e->lease6()) ++g.leases6;
+  }
+  return metrics_.render(g);
 }
 
 }  // namespace netdhcp

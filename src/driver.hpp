@@ -46,6 +46,11 @@ class Driver {
   DriverResult<json::object> join(const json::object& request);
   DriverResult<json::object> leave(const json::object& request);
 
+  // `net-dhcp status`: every network and endpoint (Endpoint::describe).
+  json::object status() const;
+  // `--metrics`: Prometheus text.
+  std::string metrics_text() const;
+
   std::size_t endpoint_count() const { return endpoints_.size(); }
   const std::map<std::string, Network>& networks() const { return networks_; }
 
@@ -69,6 +74,7 @@ class Driver {
 
   asio::any_io_executor executor_;
   StateStore store_;
+  Metrics metrics_;
   std::map<std::string, Network> networks_;
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
 };

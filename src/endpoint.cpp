@@ -15,6 +15,7 @@
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
 #include "src/background.hpp"
+#include "src/host_paths.hpp"
 #include "src/log.hpp"
 #include "src/netlink_wait.hpp"
 
@@ -48,33 +49,57 @@ asio::awaitable<void> Endpoint::follow_keeping_alive(std::shared_ptr<Endpoint> s
 
 namespace {
 
-// The hostname of a container whose network namespace is `ns`: the /etc/hostname of a process
-// inside it. Empty while no process runs there yet.
-std::string container_hostname(const netlink::Namespace& ns) {
+// What can be learnt about a container from a process of it: the process must be in the
+// container's network namespace `ns` and have pivoted into the container's root (runc's init
+// is in the namespace before it pivots: its /etc/hostname would be the host's).
+struct ContainerFacts {
+  std::string hostname;  // its /etc/hostname (written by Docker)
+  std::string id;        // the 64 hex digits in its cgroup path (/docker/<id>, docker-<id>.scope)
+};
+
+std::string container_id_from_cgroup(const std::string& pid_dir) {
+  std::ifstream in(pid_dir + "/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      run = std::isxdigit(static_cast<unsigned char>(line[i])) ? run + 1 : 0;
+      bool ends = i + 1 == line.size() || !std::isxdigit(static_cast<unsigned char>(line[i + 1]));
+      if (run == 64 && ends) return line.substr(i + 1 - 64, 64);
+    }
+  }
+  return {};
+}
+
+std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
   std::string wanted = "net:[" + std::to_string(ns.inode()) + "]";
+  // The host's root (not ours: as a managed plugin the daemon has its own).
   struct stat host_root{};
-  if (::stat("/", &host_root) < 0) return {};
+  if (::stat("/proc/1/root", &host_root) < 0 && ::stat("/", &host_root) < 0) return std::nullopt;
   DIR* proc = ::opendir("/proc");
-  if (!proc) return {};
-  std::string hostname;
+  if (!proc) return std::nullopt;
+  std::optional<ContainerFacts> found;
   while (auto* entry = ::readdir(proc)) {
     if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
     std::string base = std::string("/proc/") + entry->d_name;
     char link[64];
     ssize_t n = ::readlink((base + "/ns/net").c_str(), link, sizeof link - 1);
     if (n <= 0 || std::string(link, static_cast<std::size_t>(n)) != wanted) continue;
-    // runc's init is in the namespace before it pivots into the container's root: its
-    // /etc/hostname would be the host's.
     struct stat root{};
     if (::stat((base + "/root").c_str(), &root) < 0 || (root.st_dev == host_root.st_dev && root.st_ino == host_root.st_ino))
       continue;
+    ContainerFacts facts;
     std::ifstream in(base + "/root/etc/hostname");
-    std::getline(in, hostname);
-    while (!hostname.empty() && std::isspace(static_cast<unsigned char>(hostname.back()))) hostname.pop_back();
-    if (!hostname.empty()) break;
+    std::getline(in, facts.hostname);
+    while (!facts.hostname.empty() && std::isspace(static_cast<unsigned char>(facts.hostname.back()))) facts.hostname.pop_back();
+    facts.id = container_id_from_cgroup(base);
+    if (!facts.hostname.empty()) {
+      found = facts;
+      break;
+    }
   }
   ::closedir(proc);
-  return hostname;
+  return found;
 }
 
 InterfaceInfo interface_of(const netlink::Link& link) {
@@ -102,7 +127,64 @@ Endpoint::~Endpoint() {
   if (wire6_) wire6_->session->stop();
 }
 
-std::string Endpoint::log_prefix() const { return "endpoint " + config_.endpoint_id.substr(0, 12) + ": "; }
+std::string Endpoint::log_prefix() const {
+  return "endpoint " + config_.endpoint_id.substr(0, 12) +
+         (container_id_.empty() ? std::string() : " (container " + container_id_.substr(0, 12) + ")") + ": ";
+}
+
+void Endpoint::warn(const std::string& message) {
+  log::warning(log_prefix() + message);
+  last_error_ = message;
+  last_error_at_ = Clock::now();
+}
+
+void Endpoint::fail(const std::string& message) {
+  log::error(log_prefix() + message);
+  last_error_ = message;
+  last_error_at_ = Clock::now();
+}
+
+json::object Endpoint::describe() const {
+  json::object o{{"endpoint_id", config_.endpoint_id},
+                 {"network_id", config_.network_id},
+                 {"container_id", container_id_},
+                 {"phase", std::string(to_string(phase_))},
+                 {"sandbox_key", sandbox_key_},
+                 {"bridge", config_.options.bridge},
+                 {"host_interface", host_end_},
+                 {"interface", interface_name_.empty() ? container_end_ : interface_name_},
+                 {"mac", config_.mac.to_string()},
+                 {"hostname", hostname_sent_}};
+  json::object v4{{"state", state4()}};
+  if (lease4_) {
+    v4["address"] = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
+    auto gateway = config_.options.gateway ? config_.options.gateway : lease4_->gateway();
+    v4["gateway"] = gateway ? gateway->to_string() : "";
+    v4["server"] = lease4_->server_id.to_string();
+    v4["lease_seconds"] = lease4_->lease_time.count();
+    v4["renewed_at"] = utc_time(lease4_->acquired_at);
+    v4["renew_at"] = utc_time(lease4_->renew_at());
+    v4["expires_at"] = utc_time(lease4_->expires_at());
+  }
+  if (client4_) v4["packets_ignored"] = client4_->counters().packets_ignored;
+  o["ipv4"] = std::move(v4);
+  if (config_.options.ipv6) {
+    json::object v6{{"state", state6()}};
+    if (lease6_) {
+      v6["address"] = lease6_->address.to_string() + "/" + std::to_string(prefix6_);
+      v6["server"] = lease6_->server_address.to_string();
+      v6["server_duid"] = hex(lease6_->server_duid);
+      v6["lease_seconds"] = lease6_->valid_lifetime.count();
+      v6["renewed_at"] = utc_time(lease6_->acquired_at);
+      v6["renew_at"] = utc_time(lease6_->renew_at());
+      v6["expires_at"] = utc_time(lease6_->expires_at());
+    }
+    o["ipv6"] = std::move(v6);
+  }
+  o["last_error"] = last_error_;
+  o["last_error_at"] = last_error_.empty() ? "" : utc_time(last_error_at_);
+  return o;
+}
 
 EndpointRecord Endpoint::record() const {
   EndpointRecord r;
@@ -112,6 +194,8 @@ EndpointRecord Endpoint::record() const {
   r.phase = phase_;
   r.sandbox_key = sandbox_key_;
   r.hostname = hostname_sent_;
+  r.container_id = container_id_;
+  r.interface = interface_name_;
   r.lease4 = lease4_;
   r.lease6 = lease6_;
   r.prefix6 = prefix6_;
@@ -241,7 +325,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
   if (auto here = netlink::Namespace::current()) {
     std::vector<std::string> ends{host_end_, container_end_};  // named: GCC 12 and braced lists in co_await
     auto up = co_await wait_for_links_up(*here, ends, deadline);
-    if (!up) log::warning(log_prefix() + up.error().message + "; starting DHCP anyway");
+    if (!up) warn(up.error().message + "; starting DHCP anyway");
   }
   make_clients(container->mtu);
   auto packet_socket = PacketSocket::open(*container);
@@ -258,7 +342,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
     auto here = netlink::Namespace::current();
     if (here) {
       auto ready = co_await wait_for_link_local(*here, container->index, deadline);
-      if (!ready) log::warning(log_prefix() + ready.error().message);
+      if (!ready) warn(ready.error().message);
     }
     auto udp = Dhcp6UdpSocket::open(*container, Clock::now());
     log::debug(log_prefix() + "DHCPv6 socket ready after " +
@@ -345,10 +429,10 @@ void Endpoint::follow_into(std::string sandbox_key) {
 // themselves carry on in whatever state they are (no new DISCOVER).
 asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadline) {
   auto alive = alive_;
-  auto ns = co_await wait_for_namespace(sandbox_key, deadline);
+  auto ns = co_await wait_for_namespace(host_path(sandbox_key), deadline);
   if (!*alive || left_) co_return false;
   if (!ns) {
-    log::error(log_prefix() + "cannot follow into the container: " + ns.error().message);
+    fail("cannot follow into the container: " + ns.error().message);
     co_return false;
   }
   std::optional<netlink::Link> moved;
@@ -368,15 +452,16 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   }
   if (!*alive || left_) co_return false;
   if (!moved) {
-    log::error(log_prefix() + "the interface with MAC " + config_.mac.to_string() + " is not in " + sandbox_key);
+    fail("the interface with MAC " + config_.mac.to_string() + " is not in " + sandbox_key);
     co_return false;
   }
   netns_.emplace(std::move(*ns));
   container_index_ = moved->index;
+  interface_name_ = moved->name;
   InterfaceInfo inside_info = interface_of(*moved);
   auto packet = netlink::inside(*netns_, [&] { return PacketSocket::open(inside_info); });
   if (!packet) {
-    log::error(log_prefix() + "DHCPv4 socket in the container: " + packet.error().message);
+    fail("DHCPv4 socket in the container: " + packet.error().message);
   } else {
     start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
   }
@@ -386,7 +471,7 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
     auto udp = netlink::inside(*netns_, [&] {
       return Dhcp6UdpSocket::open(inside_info, Clock::now() + 200ms, /*while_tentative=*/true);
     });
-    if (!udp) log::error(log_prefix() + "DHCPv6 socket in the container: " + udp.error().message);
+    if (!udp) fail("DHCPv6 socket in the container: " + udp.error().message);
     else start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
     // The on-link prefix length comes from the router's advertisements. The host may not
     // know it (with IPv6 forwarding on, as Docker sets it for IPv6 networks, the host ignores
@@ -403,11 +488,11 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
         return system_error("ICMPv6 socket options", errno);
       return fd;
     });
-    if (!ra) log::warning(log_prefix() + "cannot listen for router advertisements: " + ra.error().message);
+    if (!ra) warn("cannot listen for router advertisements: " + ra.error().message);
     else asio::co_spawn(executor_, watch_router_advertisements(std::move(*ra)), asio::detached);
   }
   log::info(log_prefix() + "following the leases inside the container as " + moved->name);
-  co_await tell_hostname();
+  co_await learn_container();
   co_return true;
 }
 
@@ -445,29 +530,35 @@ void Endpoint::use_on_link_prefix(int length) {
   spec.index = container_index_;
   spec.prefix = netlink::IpPrefix::from_v6(lease6_->address, length);
   spec.nodad = true;
-  if (auto r = netlink::add_address(*socket, spec); !r) log::error(log_prefix() + r.error().message);
+  if (auto r = netlink::add_address(*socket, spec); !r) fail(r.error().message);
   else log::info(log_prefix() + "on-link prefix from the router's advertisement: " + spec.prefix.to_string());
   save();
 }
 
-// Docker does not tell network drivers the container's hostname, but once the container's
-// first process runs in the sandbox namespace its /etc/hostname (written by Docker) can be
-// read. The clients then renew at once with it, so the server's lease carries the name.
-asio::awaitable<void> Endpoint::tell_hostname() {
+// Docker tells network drivers neither the container's id nor its hostname, but once the
+// container's first process runs in the sandbox namespace both can be read from /proc (its
+// cgroup, its /etc/hostname). The clients then renew at once with the hostname, so the
+// server's lease carries the name.
+asio::awaitable<void> Endpoint::learn_container() {
   auto alive = alive_;
   asio::steady_timer retry(executor_);
   TimePoint deadline = Clock::now() + 5s;
-  std::string hostname;
-  while (hostname.empty() && Clock::now() < deadline && *alive && !left_) {
-    hostname = container_hostname(*netns_);
-    if (hostname.empty()) {
+  std::optional<ContainerFacts> facts;
+  while (!facts && Clock::now() < deadline && *alive && !left_) {
+    facts = container_facts(*netns_);
+    if (!facts) {
       retry.expires_after(20ms);
       co_await retry.async_wait(use_awaitable_tuple);
     }
   }
-  if (hostname.empty() || !*alive || left_ || hostname == hostname_sent_ ||
-      (hostname_sent_.empty() && hostname == config_.options.hostname))
+  if (!facts || !*alive || left_) co_return;
+  bool learnt_id = !facts->id.empty() && facts->id != container_id_;
+  if (learnt_id) container_id_ = facts->id;
+  const std::string& hostname = facts->hostname;
+  if (hostname == hostname_sent_ || (hostname_sent_.empty() && hostname == config_.options.hostname)) {
+    if (learnt_id) save();
     co_return;
+  }
   hostname_sent_ = hostname;
   TimePoint now = Clock::now();
   client4_->set_hostname(hostname);
@@ -495,7 +586,7 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
     case Kind::Nak:
     case Kind::Declined:
       lease4_.reset();
-      log::warning(log_prefix() + "DHCPv4 lease of " + e.lease.address.to_string() + " lost (" +
+      warn("DHCPv4 lease of " + e.lease.address.to_string() + " lost (" +
                    std::string(dhcp4::to_string(e.kind)) + (e.message.empty() ? "" : ": " + e.message) + ")");
       break;
     case Kind::Released:
@@ -503,6 +594,13 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
       return;
   }
   if (e.kind == Kind::Renewed) log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
+  if (metrics_) {
+    using F = Metrics::Family;
+    if (e.kind == Kind::Bound) metrics_->lease_obtained(F::V4);
+    else if (e.kind == Kind::Renewed || e.kind == Kind::AddressChanged) metrics_->lease_renewed(F::V4);
+    else metrics_->lease_lost(F::V4, std::string(dhcp4::to_string(e.kind)));
+    if (lease4_) metrics_->round_trip(F::V4, Clock::now() - lease4_->acquired_at);
+  }
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
   if (phase_ != EndpointPhase::Creating) save();
@@ -521,12 +619,19 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
     case Kind::Declined:
     case Kind::Failed:
       if (e.kind != Kind::Failed) lease6_.reset();
-      log::warning(log_prefix() + "DHCPv6: " + std::string(dhcp6::to_string(e.kind)) + " " + e.lease.address.to_string() +
+      warn("DHCPv6: " + std::string(dhcp6::to_string(e.kind)) + " " + e.lease.address.to_string() +
                    (e.message.empty() ? "" : " (" + e.message + ")"));
       break;
     case Kind::Released:
       lease6_.reset();
       return;
+  }
+  if (metrics_) {
+    using F = Metrics::Family;
+    if (e.kind == Kind::Bound) metrics_->lease_obtained(F::V6);
+    else if (e.kind == Kind::Renewed || e.kind == Kind::AddressChanged) metrics_->lease_renewed(F::V6);
+    else metrics_->lease_lost(F::V6, std::string(dhcp6::to_string(e.kind)));
+    if (lease6_ && e.kind != Kind::Failed) metrics_->round_trip(F::V6, Clock::now() - lease6_->acquired_at);
   }
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
@@ -543,7 +648,7 @@ void Endpoint::apply4(const std::optional<dhcp4::Lease>& previous, const std::op
     netlink::AddressSpec spec;
     spec.index = container_index_;
     spec.prefix = prefix_of(*next);
-    if (auto r = netlink::replace_address(*socket, spec); !r) log::error(log_prefix() + r.error().message);
+    if (auto r = netlink::replace_address(*socket, spec); !r) fail(r.error().message);
     else log::info(log_prefix() + "container address now " + spec.prefix.to_string());
   }
   if (previous && !same_address) (void)netlink::delete_address(*socket, container_index_, prefix_of(*previous));
@@ -558,7 +663,7 @@ void Endpoint::apply4(const std::optional<dhcp4::Lease>& previous, const std::op
     route.gateway4 = new_gateway;
     route.oif = container_index_;
     route.onlink_gateway = true;
-    if (auto r = netlink::replace_route(*socket, route); !r) log::error(log_prefix() + r.error().message);
+    if (auto r = netlink::replace_route(*socket, route); !r) fail(r.error().message);
   }
 }
 
@@ -572,7 +677,7 @@ void Endpoint::apply6(const std::optional<dhcp6::Lease>& previous, const std::op
     spec.index = container_index_;
     spec.prefix = netlink::IpPrefix::from_v6(next->address, prefix6_);
     spec.nodad = true;
-    if (auto r = netlink::replace_address(*socket, spec); !r) log::error(log_prefix() + r.error().message);
+    if (auto r = netlink::replace_address(*socket, spec); !r) fail(r.error().message);
   }
   if (previous && !same)
     (void)netlink::delete_address(*socket, container_index_, netlink::IpPrefix::from_v6(previous->address, prefix6_));
@@ -610,6 +715,8 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   phase_ = record.phase;
   sandbox_key_ = record.sandbox_key;
   hostname_sent_ = record.hostname;
+  container_id_ = record.container_id;
+  interface_name_ = record.interface;
   lease4_ = record.lease4;
   lease6_ = record.lease6;
   prefix6_ = record.prefix6;
@@ -652,7 +759,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     }
     auto packet = PacketSocket::open(*container);
     if (!packet) {
-      log::error(log_prefix() + "re-adopting: " + packet.error().message);
+      fail("re-adopting: " + packet.error().message);
       co_await discard();
       co_return false;
     }
@@ -661,7 +768,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     if (client6_) {
       if (auto udp = Dhcp6UdpSocket::open(*container, Clock::now(), /*while_tentative=*/true))
         start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
-      else log::warning(log_prefix() + "re-adopting, DHCPv6: " + udp.error().message);
+      else warn("re-adopting, DHCPv6: " + udp.error().message);
     }
     log::info(log_prefix() + "re-adopted before Join, " + (lease4_ ? lease4_->address.to_string() : "no lease"));
     co_return true;
@@ -669,7 +776,8 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   // Joined: the container's namespace must still be there, with our interface in it.
   resume();
   following_ = true;
-  bool inside = ::access(sandbox_key_.c_str(), F_OK) == 0 && co_await follow(sandbox_key_, Clock::now() + 2s);
+  bool inside = false;  // (no co_await inside &&: GCC 12 fails on it)
+  if (::access(host_path(sandbox_key_).c_str(), F_OK) == 0) inside = co_await follow(sandbox_key_, Clock::now() + 2s);
   if (!*alive) co_return false;
   if (left_) co_return false;  // Docker deleted it meanwhile
   if (!inside) {
@@ -683,6 +791,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   log::info(log_prefix() + "re-adopted in " + sandbox_key_ + ": DHCPv4 " + state4() +
             (lease4_ ? " " + lease4_->address.to_string() : std::string()) +
             (client6_ ? ", DHCPv6 " + state6() : std::string()));
+  if (metrics_) metrics_->readopted();
   save();
   co_return true;
 }

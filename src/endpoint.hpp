@@ -14,6 +14,7 @@
 #include "src/asio.hpp"
 #include "src/dhcp4_socket.hpp"
 #include "src/dhcp6_socket.hpp"
+#include "src/metrics.hpp"
 #include "src/network_options.hpp"
 #include "src/state_store.hpp"
 
@@ -38,6 +39,10 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   using Persist = std::function<void(const EndpointRecord&)>;
   void set_persist(Persist persist) { persist_ = std::move(persist); }
   EndpointRecord record() const;
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // What `net-dhcp status` and EndpointOperInfo show: container, interfaces, MAC, addresses,
+  // gateway, server, state, last renewal and expiry (UTC), the last problem.
+  json::object describe() const;
 
   // CreateEndpoint: veth pair (host end on the bridge), leases on the container end, IPv4 and
   // IPv6 at the same time, within lease_timeout. On error nothing is left behind and the error
@@ -97,7 +102,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);
   asio::awaitable<bool> follow(std::string sandbox_key, TimePoint deadline);
-  asio::awaitable<void> tell_hostname();
+  asio::awaitable<void> learn_container();
+  void warn(const std::string& message);
+  void fail(const std::string& message);
   asio::awaitable<void> watch_router_advertisements(UniqueFd socket);
   void use_on_link_prefix(int length);
   static asio::awaitable<void> follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key);
@@ -127,7 +134,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   EndpointPhase phase_ = EndpointPhase::Creating;
   std::string sandbox_key_;
   std::string hostname_sent_;  // the container's hostname, once told to the server
+  std::string container_id_;   // from the cgroup of a process in the container's namespace
+  std::string interface_name_; // inside the container (eth0)
+  std::string last_error_;
+  TimePoint last_error_at_{};
   Persist persist_;
+  Metrics* metrics_ = nullptr;
   asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
   asio::steady_timer* lease_wait_ = nullptr;            // owned by create() while it waits
   bool have_all_leases() const { return lease4_ && (!config_.options.ipv6 || lease6_); }

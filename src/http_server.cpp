@@ -15,10 +15,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using Local = asio::local::stream_protocol;
 
-HttpServer::HttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler)
+template <class Protocol>
+BasicHttpServer<Protocol>::BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler)
     : acceptor_(executor), path_(std::move(path)), handler_(std::move(handler)) {}
 
-HttpServer::~HttpServer() { stop(); }
+template <class Protocol>
+BasicHttpServer<Protocol>::~BasicHttpServer() { stop(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::listen(asio::any_io_executor executor, const std::string& path,
                                                        unsigned mode, RequestHandler handler) {
@@ -41,17 +43,46 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(asio::any_io_executor exe
   return server;
 }
 
-void HttpServer::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+Result<std::unique_ptr<TcpHttpServer>> TcpHttpServer::listen(asio::any_io_executor executor, const std::string& address,
+                                                             RequestHandler handler) {
+  auto colon = address.rfind(':');
+  std::string host = colon == std::string::npos || colon == 0 ? "127.0.0.1" : address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port_text = colon == std::string::npos ? address : address.substr(colon + 1);
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  unsigned long port = 0;
+  try {
+    port = std::stoul(port_text);
+  } catch (...) {
+    port = 0;
+  }
+  if (ec || port == 0 || port > 65535)
+    return Error{"--metrics " + address + ": expected HOST:PORT (like 127.0.0.1:9105 or :9105) or a socket path"};
+  std::unique_ptr<TcpHttpServer> server(new TcpHttpServer(executor, "", std::move(handler)));
+  asio::ip::tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
+  server->acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) server->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) server->acceptor_.bind(endpoint, ec);
+  if (!ec) server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"cannot listen on " + address + ": " + ec.message(), ec.value()};
+  return server;
+}
 
-void HttpServer::stop() {
+template <class Protocol>
+void BasicHttpServer<Protocol>::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+
+template <class Protocol>
+void BasicHttpServer<Protocol>::stop() {
   if (acceptor_.is_open()) {
     boost::system::error_code ec;
     acceptor_.close(ec);
-    ::unlink(path_.c_str());
+    if (!path_.empty()) ::unlink(path_.c_str());
   }
 }
 
-asio::awaitable<void> HttpServer::accept_loop() {
+template <class Protocol>
+asio::awaitable<void> BasicHttpServer<Protocol>::accept_loop() {
   while (acceptor_.is_open()) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_awaitable_tuple);
     if (ec) {
@@ -63,8 +94,9 @@ asio::awaitable<void> HttpServer::accept_loop() {
   }
 }
 
-asio::awaitable<void> HttpServer::session(Local::socket socket) {
-  beast::basic_stream<Local> stream(std::move(socket));
+template <class Protocol>
+asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::socket socket) {
+  beast::basic_stream<Protocol> stream(std::move(socket));
   beast::flat_buffer buffer;
   while (true) {
     http::request_parser<http::string_body> parser;
@@ -90,19 +122,24 @@ asio::awaitable<void> HttpServer::session(Local::socket socket) {
         log::debug(path + " answered " + std::to_string(reply.status) + " in " + std::to_string(us) + " us");
       }
       response.result(static_cast<unsigned>(reply.status));
+      response.set(http::field::content_type, reply.content_type);
       response.body() = std::move(reply.body);
       response.keep_alive(request.keep_alive());
       if (reply.status >= 400) log::debug(path + " -> " + std::to_string(reply.status) + " " + response.body());
     }
     response.version(11);
-    response.set(http::field::content_type, "application/vnd.docker.plugins.v1+json");
+    if (response[http::field::content_type].empty())
+      response.set(http::field::content_type, "application/vnd.docker.plugins.v1+json");
     response.prepare_payload();
     auto [write_error, written] = co_await http::async_write(stream, response, use_awaitable_tuple);
     (void)written;
     if (write_error || !response.keep_alive()) break;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(Local::socket::shutdown_both, ignored);
+  stream.socket().shutdown(Protocol::socket::shutdown_both, ignored);
 }
+
+template class BasicHttpServer<asio::local::stream_protocol>;
+template class BasicHttpServer<asio::ip::tcp>;
 
 }  // namespace netdhcp

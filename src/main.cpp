@@ -6,10 +6,8 @@
 
 #include "src/lease_command.hpp"
 #include "src/serve_command.hpp"
-
-#ifndef NETDHCP_VERSION
-#define NETDHCP_VERSION "unknown"
-#endif
+#include "src/status_command.hpp"
+#include "src/version.hpp"
 
 namespace {
 constexpr const char* kUsage =
@@ -18,6 +16,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  serve      run the Docker network driver (net-dhcp serve --help)\n"
     "  lease      acquire one DHCP lease on an interface and print it (net-dhcp lease --help)\n"
+    "  status     what the running daemon manages: networks, endpoints, leases (net-dhcp status --help)\n"
     "  --version  print the version\n"
     "  --help     this text\n";
 }
@@ -29,7 +28,7 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "--version" || command == "version") {
-    std::cout << "net-dhcp " << NETDHCP_VERSION << "\n";
+    std::cout << "net-dhcp " << NETDHCP_VERSION_STRING << "\n";
     return 0;
   }
   if (command == "--help" || command == "-h" || command == "help") {
@@ -38,6 +37,7 @@ int main(int argc, char** argv) {
   }
   if (command == "lease") return netdhcp::lease_command(argc - 2, argv + 2);
   if (command == "serve") return netdhcp::serve_command(argc - 2, argv + 2);
+  if (command == "status") return netdhcp::status_command(argc - 2, argv + 2);
   std::cerr << "net-dhcp: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

@@ -23,6 +23,9 @@ asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path
   if (path == "/Plugin.Activate") co_return ok(json::object{{"Implements", json::array{"NetworkDriver"}}});
   if (path == "/NetworkDriver.GetCapabilities")
     co_return ok(json::object{{"Scope", "local"}, {"ConnectivityScope", "global"}});
+  // Ours, not Docker's: `net-dhcp status` and Prometheus (also served by --metrics).
+  if (path == "/NetDhcp.Status") co_return ok(driver.status());
+  if (path == "/metrics") co_return ApiReply{200, driver.metrics_text(), "text/plain; version=0.0.4"};
 
   static const char* const kKnown[] = {
       "/NetworkDriver.CreateNetwork",  "/NetworkDriver.DeleteNetwork", "/NetworkDriver.AllocateNetwork",

@@ -14,6 +14,7 @@ namespace netdhcp {
 struct ApiReply {
   int status = 200;
   std::string body;
+  std::string content_type = "application/vnd.docker.plugins.v1+json";
 };
 
 asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path, std::string body);

@@ -1,13 +1,20 @@
 #include "src/serve_command.hpp"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
+#include <cstring>
+
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "src/driver.hpp"
 #include "src/http_server.hpp"
+#include "netlink/namespace.hpp"
 #include "src/log.hpp"
+#include "src/version.hpp"
 
 namespace netdhcp {
 
@@ -15,6 +22,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: net-dhcp serve [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--socket-mode MODE]\n"
+    "                      [--metrics ADDRESS]\n"
     "\n"
     "Runs the Docker network driver. Docker finds it through the socket: the driver's name is\n"
     "the socket file's name (default /run/docker/plugins/net-dhcp.sock -> driver net-dhcp).\n"
@@ -22,7 +30,12 @@ constexpr const char* kUsage =
     "  --socket PATH       where to listen (default /run/docker/plugins/net-dhcp.sock)\n"
     "  --state-dir DIR     where networks and endpoints are kept across restarts (default /var/lib/net-dhcp)\n"
     "  --log-level LEVEL   debug, info, warning or error (default info)\n"
-    "  --socket-mode MODE  octal permissions of the socket (default 0600: root only)\n";
+    "  --socket-mode MODE  octal permissions of the socket (default 0600: root only)\n"
+    "  --metrics ADDRESS   also serve Prometheus metrics at http://ADDRESS/metrics: HOST:PORT, or\n"
+    "                      :PORT for 127.0.0.1 (default: off; always at /metrics on --socket)\n"
+    "\n"
+    "Environment (for the managed plugin: docker plugin set NAME VAR=VALUE; flags win):\n"
+    "  NET_DHCP_LOG_LEVEL, NET_DHCP_METRICS   as --log-level and --metrics\n";
 
 // Creates DIR and its parents (mode 0700 for the last). Errors: mkdir failures.
 Result<void> make_directories(const std::string& path, mode_t mode) {
@@ -37,12 +50,42 @@ Result<void> make_directories(const std::string& path, mode_t mode) {
   return {};
 }
 
+// Inside a managed Docker plugin /proc/sys is read-only (runc's default), but the daemon sets
+// per-interface sysctls (accept_ra, autoconf, accept_dad on the container end). With
+// CAP_SYS_ADMIN in the plugin's own mount namespace it can mount a procfs of its own.
+void ensure_writable_sysctls() {
+  struct statvfs sys{};
+  if (::statvfs("/proc/sys/net", &sys) == 0 && !(sys.f_flag & ST_RDONLY)) return;
+  const char* private_proc = "/run/net-dhcp/proc";
+  if (auto made = make_directories(private_proc, 0700); !made) {
+    log::warning("/proc/sys is read-only and " + made.error().message + ": per-interface sysctls will fail");
+    return;
+  }
+  if (::mount("proc", private_proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0 && errno != EBUSY) {
+    log::warning(std::string("/proc/sys is read-only and mounting a procfs at ") + private_proc + " failed: " +
+                 std::strerror(errno) + "; per-interface sysctls will fail (run with CAP_SYS_ADMIN)");
+    return;
+  }
+  netlink::set_proc_sys_root(std::string(private_proc) + "/sys");
+  log::info(std::string("/proc/sys is read-only here (a managed plugin?): sysctls go through ") + private_proc + "/sys");
+}
+
 }  // namespace
 
 int serve_command(int argc, char** argv) {
   std::string socket_path = "/run/docker/plugins/net-dhcp.sock";
   std::string state_dir = "/var/lib/net-dhcp";
   unsigned socket_mode = 0600;
+  std::string metrics_address;
+  if (const char* env = std::getenv("NET_DHCP_METRICS")) metrics_address = env;
+  if (const char* env = std::getenv("NET_DHCP_LOG_LEVEL"); env && *env) {
+    log::Level level;
+    if (!log::parse_level(env, level)) {
+      std::cerr << "net-dhcp serve: NET_DHCP_LOG_LEVEL must be debug, info, warning or error, not \"" << env << "\"\n";
+      return 2;
+    }
+    log::set_level(level);
+  }
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::optional<std::string> {
@@ -65,6 +108,8 @@ int serve_command(int argc, char** argv) {
         return 2;
       }
       log::set_level(level);
+    } else if (arg == "--metrics" && (v = value())) {
+      metrics_address = *v;
     } else if (arg == "--socket-mode" && (v = value())) {
       try {
         socket_mode = static_cast<unsigned>(std::stoul(*v, nullptr, 8));
@@ -89,6 +134,7 @@ int serve_command(int argc, char** argv) {
     }
   }
 
+  ensure_writable_sysctls();
   asio::io_context io(1);
   Driver driver(io.get_executor(), state_dir);
   if (auto loaded = driver.load(); !loaded) {
@@ -104,7 +150,22 @@ int serve_command(int argc, char** argv) {
     return 1;
   }
   (*server)->start();
-  log::info("net-dhcp serving on " + socket_path + ", state in " + state_dir);
+  std::unique_ptr<TcpHttpServer> metrics;
+  if (!metrics_address.empty()) {
+    RequestHandler metrics_handler = [&driver](std::string path, std::string) -> asio::awaitable<ApiReply> {
+      if (path == "/metrics") co_return ApiReply{200, driver.metrics_text(), "text/plain; version=0.0.4"};
+      co_return ApiReply{404, "not found: try /metrics\n", "text/plain"};
+    };
+    auto listening = TcpHttpServer::listen(io.get_executor(), metrics_address, metrics_handler);
+    if (!listening) {
+      log::error(listening.error().message);
+      return 1;
+    }
+    metrics = std::move(*listening);
+    metrics->start();
+    log::info("Prometheus metrics at http://" + metrics_address + "/metrics");
+  }
+  log::info(std::string("net-dhcp ") + NETDHCP_VERSION_STRING + " serving on " + socket_path + ", state in " + state_dir);
 
   // SIGTERM/SIGINT: stop answering, write the endpoints' state and leave. Running containers
   // keep their addresses and leases (only Leave/DeleteEndpoint release); the next start
@@ -114,6 +175,7 @@ int serve_command(int argc, char** argv) {
     if (ec) return;
     log::info(std::string("signal ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") + ": shutting down");
     (*server)->stop();
+    if (metrics) metrics->stop();
     driver.save_all();
     io.stop();
   });

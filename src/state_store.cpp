@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -17,11 +18,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Steady-clock time points <-> Unix milliseconds, through the current offset of the two clocks.
-std::int64_t to_unix_ms(TimePoint t) {
-  auto wall = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now());
-  return std::chrono::duration_cast<milliseconds>(wall.time_since_epoch()).count();
-}
+// Unix milliseconds -> steady-clock time, through the current offset of the two clocks.
 TimePoint from_unix_ms(std::int64_t ms) {
   auto wall = std::chrono::system_clock::time_point(milliseconds(ms));
   return Clock::now() + std::chrono::duration_cast<Duration>(wall - std::chrono::system_clock::now());
@@ -120,6 +117,20 @@ std::string set_aside(const std::string& path, const std::string& why) {
 }
 
 }  // namespace
+
+std::int64_t to_unix_ms(TimePoint t) {
+  auto wall = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now());
+  return std::chrono::duration_cast<milliseconds>(wall.time_since_epoch()).count();
+}
+
+std::string utc_time(TimePoint t) {
+  std::time_t seconds = static_cast<std::time_t>(to_unix_ms(t) / 1000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
 
 std::string_view to_string(EndpointPhase phase) {
   switch (phase) {
@@ -231,6 +242,8 @@ json::object record_to_json(const EndpointRecord& e) {
                  {"phase", std::string(to_string(e.phase))},
                  {"sandbox_key", e.sandbox_key},
                  {"hostname", e.hostname},
+                 {"container_id", e.container_id},
+                 {"interface", e.interface},
                  {"prefix6", e.prefix6}};
   if (e.lease4) o["lease4"] = lease_to_json(*e.lease4);
   if (e.lease6) o["lease6"] = lease_to_json(*e.lease6);
@@ -254,6 +267,8 @@ Result<EndpointRecord> record_from_json(const json::value& value) {
   else if (r.error.empty()) r.error = "unknown phase " + phase;
   e.sandbox_key = r.string("sandbox_key", false);
   e.hostname = r.string("hostname", false);
+  e.container_id = r.string("container_id", false);
+  e.interface = r.string("interface", false);
   e.prefix6 = static_cast<int>(r.integer("prefix6", false));
   if (e.prefix6 <= 0 || e.prefix6 > 128) e.prefix6 = 128;
   if (!r.error.empty()) return Error{r.error};

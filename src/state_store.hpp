@@ -44,6 +44,8 @@ struct EndpointRecord {
   EndpointPhase phase = EndpointPhase::Creating;
   std::string sandbox_key;  // the container's netns file, once joined
   std::string hostname;     // the name last sent to the server ("" = the network's option)
+  std::string container_id; // once known (for status and log lines)
+  std::string interface;    // the interface's name inside the container
   std::optional<dhcp4::Lease> lease4;
   std::optional<dhcp6::Lease> lease6;
   int prefix6 = 128;
@@ -61,6 +63,10 @@ Result<EndpointRecord> record_from_json(const json::value& value);
 
 json::object network_to_json(const Network& network);
 Result<Network> network_from_json(const json::value& value);
+
+// Steady-clock time as Unix milliseconds, and as "2026-11-28T10:52:31Z".
+std::int64_t to_unix_ms(TimePoint t);
+std::string utc_time(TimePoint t);
 
 class StateStore {
  public:

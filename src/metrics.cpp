@@ -1,0 +1,59 @@
+#include "src/metrics.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+namespace netdhcp {
+
+void Metrics::round_trip(Family f, Duration d) {
+  double seconds = std::chrono::duration<double>(d).count();
+  auto& p = family(f);
+  for (std::size_t i = 0; i < kBuckets.size(); ++i)
+    if (seconds <= kBuckets[i]) ++p.bucket[i];
+  ++p.rtt_count;
+  p.rtt_sum += seconds;
+}
+
+std::string Metrics::render(const Gauges& g) const {
+  std::ostringstream out;
+  auto header = [&](const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  auto number = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return std::string(text);
+  };
+  const std::pair<const char*, const PerFamily*> families[] = {{"4", &v4_}, {"6", &v6_}};
+
+  header("netdhcp_networks", "gauge", "net-dhcp networks known to the daemon");
+  out << "netdhcp_networks " << g.networks << '\n';
+  header("netdhcp_endpoints", "gauge", "Container endpoints the daemon manages");
+  out << "netdhcp_endpoints " << g.endpoints << '\n';
+  header("netdhcp_leases", "gauge", "Leases held now, by address family");
+  out << "netdhcp_leases{family=\"4\"} " << g.leases4 << "\nnetdhcp_leases{family=\"6\"} " << g.leases6 << '\n';
+  header("netdhcp_leases_obtained_total", "counter", "Leases bound where none was held");
+  for (auto [f, p] : families) out << "netdhcp_leases_obtained_total{family=\"" << f << "\"} " << p->obtained << '\n';
+  header("netdhcp_renewals_total", "counter", "Leases renewed or rebound");
+  for (auto [f, p] : families) out << "netdhcp_renewals_total{family=\"" << f << "\"} " << p->renewed << '\n';
+  header("netdhcp_lease_losses_total", "counter", "Leases lost, by reason (expired, nak, declined, ...)");
+  for (auto [f, p] : families)
+    for (const auto& [reason, n] : p->lost)
+      out << "netdhcp_lease_losses_total{family=\"" << f << "\",reason=\"" << reason << "\"} " << n << '\n';
+  header("netdhcp_endpoint_create_failures_total", "counter", "CreateEndpoint calls that failed (no lease in time, ...)");
+  out << "netdhcp_endpoint_create_failures_total " << create_failures_ << '\n';
+  header("netdhcp_endpoints_readopted_total", "counter", "Endpoints carried on from a previous run of the daemon");
+  out << "netdhcp_endpoints_readopted_total " << readopted_ << '\n';
+  header("netdhcp_dhcp_round_trip_seconds", "histogram", "Time from a request to the server's answer");
+  for (auto [f, p] : families) {
+    for (std::size_t i = 0; i < kBuckets.size(); ++i)
+      out << "netdhcp_dhcp_round_trip_seconds_bucket{family=\"" << f << "\",le=\"" << number(kBuckets[i]) << "\"} "
+          << p->bucket[i] << '\n';
+    out << "netdhcp_dhcp_round_trip_seconds_bucket{family=\"" << f << "\",le=\"+Inf\"} " << p->rtt_count << '\n';
+    out << "netdhcp_dhcp_round_trip_seconds_sum{family=\"" << f << "\"} " << number(p->rtt_sum) << '\n';
+    out << "netdhcp_dhcp_round_trip_seconds_count{family=\"" << f << "\"} " << p->rtt_count << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace netdhcp
