@@ -75,7 +75,7 @@ std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
   std::string wanted = "net:[" + std::to_string(ns.inode()) + "]";
   // The host's root (not ours: as a managed plugin the daemon has its own).
   struct stat host_root{};
-  if (::stat("/proc/1/root", &host_root) < 0 && ::stat("/", &host_root) < 0) return std::nullopt;
+  if (::stat(host_root_dir().c_str(), &host_root) < 0) return std::nullopt;
   DIR* proc = ::opendir("/proc");
   if (!proc) return std::nullopt;
   std::optional<ContainerFacts> found;

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kLeaseUsage =
     "usage: net-dhcp lease --interface IF [--ipv6] [--hostname NAME] [--timeout SECONDS]\n"
     "                      [--rapid-commit] [--release] [--json] [--hold SECONDS]\n"
     "                      [--request ADDRESS] [--arp-probe] [--broadcast] [--client-id NAME]\n"
@@ -57,7 +57,7 @@ struct Options {
 };
 
 int usage_error(const std::string& message) {
-  std::cerr << "net-dhcp lease: " << message << "\n\n" << kUsage;
+  std::cerr << "net-dhcp lease: " << message << "\n\n" << kLeaseUsage;
   return 2;
 }
 
@@ -299,7 +299,7 @@ int lease_command(int argc, char** argv) {
       return std::string(argv[++i]);
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
+      std::cout << kLeaseUsage;
       return 0;
     } else if (arg == "--interface" || arg == "-i") {
       auto v = value("interface");

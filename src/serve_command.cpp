@@ -20,7 +20,7 @@ namespace netdhcp {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kServeUsage =
     "usage: net-dhcp serve [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--socket-mode MODE]\n"
     "                      [--metrics ADDRESS]\n"
     "\n"
@@ -93,7 +93,7 @@ int serve_command(int argc, char** argv) {
       return std::string(argv[++i]);
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
+      std::cout << kServeUsage;
       return 0;
     }
     std::optional<std::string> v;
@@ -118,7 +118,7 @@ int serve_command(int argc, char** argv) {
         return 2;
       }
     } else {
-      std::cerr << "net-dhcp serve: unknown or incomplete argument \"" << arg << "\"\n\n" << kUsage;
+      std::cerr << "net-dhcp serve: unknown or incomplete argument \"" << arg << "\"\n\n" << kServeUsage;
       return 2;
     }
   }

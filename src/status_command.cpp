@@ -18,7 +18,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 
-constexpr const char* kUsage =
+constexpr const char* kStatusUsage =
     "usage: net-dhcp status [--socket PATH] [--json]\n"
     "\n"
     "Shows what the running daemon manages: every network, and every endpoint with its container,\n"
@@ -131,7 +131,7 @@ int status_command(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
+      std::cout << kStatusUsage;
       return 0;
     }
     if (arg == "--json") {
@@ -139,7 +139,7 @@ int status_command(int argc, char** argv) {
     } else if (arg == "--socket" && i + 1 < argc) {
       socket_path = argv[++i];
     } else {
-      std::cerr << "net-dhcp status: unknown or incomplete argument \"" << arg << "\"\n\n" << kUsage;
+      std::cerr << "net-dhcp status: unknown or incomplete argument \"" << arg << "\"\n\n" << kStatusUsage;
       return 2;
     }
   }

@@ -2,7 +2,7 @@
 # when no daemon answers on /var/run/docker.sock, and a busybox image made with `docker import`
 # (no registry is reachable).
 
-DOCKER_PACKAGES=(docker.io busybox-static)
+DOCKER_PACKAGES=(docker.io busybox-static docker-compose)
 DOCKER=${DOCKER:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker )}
 STARTED_DOCKERD_PID=""
 

@@ -36,8 +36,10 @@ trap e2e_down EXIT
 OUT=$LAB_DIR/out
 mkdir -p "$OUT"
 
+METRICS_PORT=$(( 19000 + 0x$LAB_ID % 1000 ))
 start_daemon() {
-  "$BIN" serve --socket "$SOCKET" --state-dir "$LAB_DIR/state" --log-level debug >> "$LAB_DIR/daemon.log" 2>&1 &
+  "$BIN" serve --socket "$SOCKET" --state-dir "$LAB_DIR/state" --log-level debug --metrics "127.0.0.1:$METRICS_PORT" \
+    >> "$LAB_DIR/daemon.log" 2>&1 &
   LAB_PIDS+=($!)
   DAEMON_PID=$!
   lab_wait 5 test -S "$SOCKET" || { echo "# the daemon did not start:"; sed 's/^/#   /' "$LAB_DIR/daemon.log"; exit 1; }
@@ -99,6 +101,33 @@ check "running container: lease database shows its MAC and address" grep -q "$ma
 check "running container: docker inspect agrees with the lease" \
   bash -c "[ \"\$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' $cid)\" = '$addr' ]"
 check "running container: reaches the DHCP server's host" quiet docker exec "$cid" ping -c 1 -W 2 198.18.0.1
+# What the daemon says about it: net-dhcp status (JSON and table), EndpointOperInfo, metrics.
+lab_wait 5 bash -c "'$BIN' status --socket '$SOCKET' --json | grep -q '\"container_id\":\"$cid\"'"
+"$BIN" status --socket "$SOCKET" --json > "$OUT/status.json"
+"$BIN" status --socket "$SOCKET" > "$OUT/status.txt"
+check "status --json: the endpoint with its container, eth0, MAC, address, gateway, server, bound, expiry" \
+  python3 - "$OUT/status.json" "$cid" "$mac" "$addr" <<'PY'
+import json, sys
+status = json.load(open(sys.argv[1]))
+eps = [e for n in status["networks"] for e in n["endpoints"] if e["container_id"] == sys.argv[2]]
+assert len(eps) == 1, eps
+e = eps[0]
+assert e["interface"] == "eth0" and e["mac"] == sys.argv[3], e
+v4 = e["ipv4"]
+assert v4["address"] == sys.argv[4] + "/24" and v4["gateway"] == "198.18.0.1" and v4["server"] == "198.18.0.1", v4
+assert v4["state"] == "bound" and v4["expires_at"].endswith("Z") and v4["renewed_at"].endswith("Z"), v4
+assert e["phase"] == "joined" and e["last_error"] == "", e
+PY
+check "status: the table shows the container, its address and state" \
+  bash -c "grep -E '^  ${cid:0:12} +[0-9a-f]{12} +eth0 \(dh-[0-9a-f]{12}\) +$mac +$addr/24 +198.18.0.1 +198.18.0.1 +bound ' '$OUT/status.txt'"
+check "EndpointOperInfo: the same facts" bash -c "curl -s --unix-socket '$SOCKET' -X POST http://plugin/NetworkDriver.EndpointOperInfo \
+  -d '{\"NetworkID\":\"x\",\"EndpointID\":\"$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}' "$cid")\"}' |
+  grep -q '\"address\":\"$addr/24\"'"
+check "metrics on the socket: endpoints, leases, round trips" bash -c "curl -s --unix-socket '$SOCKET' http://plugin/metrics > '$OUT/metrics' &&
+  grep -qx 'netdhcp_endpoints 1' '$OUT/metrics' && grep -qx 'netdhcp_leases{family=\"4\"} 1' '$OUT/metrics' &&
+  grep -qE '^netdhcp_dhcp_round_trip_seconds_count\{family=\"4\"\} [1-9]' '$OUT/metrics'"
+check "metrics over TCP (--metrics 127.0.0.1:$METRICS_PORT)" bash -c "curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep -qx 'netdhcp_endpoints 1'"
+check "log lines name the container" grep -q "(container ${cid:0:12}): " "$LAB_DIR/daemon.log"
 docker rm -f "$cid" >/dev/null
 check "running container: removed, lease released" lab_wait 5 bash -c "! grep -q ' $addr ' '$LEASES'"
 
