@@ -119,7 +119,7 @@ assert v4["state"] == "bound" and v4["expires_at"].endswith("Z") and v4["renewed
 assert e["phase"] == "joined" and e["last_error"] == "", e
 PY
 check "status: the table shows the container, its address and state" \
-  bash -c "grep -E '^  ${cid:0:12} +[0-9a-f]{12} +eth0 \(dh-[0-9a-f]{12}\) +$mac +$addr/24 +198.18.0.1 +198.18.0.1 +bound ' '$OUT/status.txt'"
+  bash -c "grep -qE '^  ${cid:0:12} +[0-9a-f]{12} +eth0 \(dh-[0-9a-f]{12}\) +$mac +$addr/24 +198.18.0.1 +198.18.0.1 +bound ' '$OUT/status.txt'"
 check "EndpointOperInfo: the same facts" bash -c "curl -s --unix-socket '$SOCKET' -X POST http://plugin/NetworkDriver.EndpointOperInfo \
   -d '{\"NetworkID\":\"x\",\"EndpointID\":\"$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}' "$cid")\"}' |
   grep -q '\"address\":\"$addr/24\"'"
