@@ -10,37 +10,22 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
 CYCLES=${CYCLES:-200}
-. "$top/scripts/lib/common.sh"
-. "$top/scripts/lib/docker.sh"
-. "$top/test/interop/lab.sh"
-. "$top/test/lib/checks.sh"
+. "$top/test/lib/e2e.sh"
 
 DRIVER="ndlife-$LAB_ID"
 SOCKET=/run/docker/plugins/$DRIVER.sock
-LABEL="net-dhcp-test=$LAB_ID"
-docker() { "$DOCKER" "$@"; }
 DAEMON_PID=""
 GONE_NS="nd-gone-$LAB_ID"
 
 life_down() {
-  local ids
-  ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
-  for n in $(docker network ls -q --filter "label=$LABEL" 2>/dev/null); do docker network rm "$n" >/dev/null 2>&1; done
+  e2e_remove_labelled
   [ -n "$DAEMON_PID" ] && lab_stop "$DAEMON_PID"
   ip netns del "$GONE_NS" 2>/dev/null
-  lab_down
-  rm -f "$SOCKET"
-  stop_started_dockerd
+  e2e_finish
 }
 
-ensure_dockerd
-ensure_busybox_image
-lab_up
-trap life_down EXIT
-OUT=$LAB_DIR/out
+e2e_start life_down
 STATE=$LAB_DIR/state
-mkdir -p "$OUT"
 
 start_daemon() {
   "$BIN" serve --socket "$SOCKET" --state-dir "$STATE" --log-level debug >> "$LAB_DIR/daemon.log" 2>&1 &

@@ -7,43 +7,28 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
-. "$top/scripts/lib/common.sh"
-. "$top/scripts/lib/docker.sh"
-. "$top/test/interop/lab.sh"
-. "$top/test/lib/checks.sh"
+. "$top/test/lib/e2e.sh"
 
 PLUGIN="ndplug-$LAB_ID:test"
 DRIVER="ndpkg-$LAB_ID"
 SOCKET=/run/docker/plugins/$DRIVER.sock
-LABEL="net-dhcp-test=$LAB_ID"
 PROJECT="ndc$LAB_ID"
-docker() { "$DOCKER" "$@"; }
 DAEMON_PID=""
 DEB_INSTALLED=""
 
 pkg_down() {
   [ -f "$LAB_DIR/compose.yml" ] && docker-compose -p "$PROJECT" -f "$LAB_DIR/compose.yml" down -t 1 >/dev/null 2>&1
-  local ids
-  ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
-  for n in $(docker network ls -q --filter "label=$LABEL" 2>/dev/null); do docker network rm "$n" >/dev/null 2>&1; done
+  e2e_remove_labelled
   if docker plugin inspect "$PLUGIN" >/dev/null 2>&1; then
     docker plugin disable -f "$PLUGIN" >/dev/null 2>&1
     docker plugin rm -f "$PLUGIN" >/dev/null 2>&1
   fi
   [ -n "$DAEMON_PID" ] && lab_stop "$DAEMON_PID"
   [ -n "$DEB_INSTALLED" ] && dpkg --purge net-dhcp >/dev/null 2>&1
-  lab_down
-  rm -f "$SOCKET"
-  stop_started_dockerd
+  e2e_finish
 }
 
-ensure_dockerd
-ensure_busybox_image
-lab_up
-trap pkg_down EXIT
-OUT=$LAB_DIR/out
-mkdir -p "$OUT"
+e2e_start pkg_down
 lab_dnsmasq --dhcp-range=198.18.0.100,198.18.0.199,255.255.255.0,2m --no-ping
 LEASES=$LAB_DIR/dnsmasq/leases
 ipv4_of() { awk '/inet / && $NF == "eth0" {split($2, a, "/"); print a[1]; exit}'; }

@@ -6,35 +6,18 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
-. "$top/scripts/lib/common.sh"
-. "$top/scripts/lib/docker.sh"
-. "$top/test/interop/lab.sh"
-. "$top/test/lib/checks.sh"
+. "$top/test/lib/e2e.sh"
 
 DRIVER="ndtest-$LAB_ID"
 SOCKET=/run/docker/plugins/$DRIVER.sock
-LABEL="net-dhcp-test=$LAB_ID"
-docker() { "$DOCKER" "$@"; }
 
 e2e_down() {
-  local ids
-  ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
-  for n in $(docker network ls -q --filter "driver=$DRIVER" 2>/dev/null) \
-           $(docker network ls -q --filter "label=$LABEL" 2>/dev/null); do
-    docker network rm "$n" >/dev/null 2>&1
-  done
-  lab_down
-  rm -f "$SOCKET"
-  stop_started_dockerd
+  e2e_remove_labelled
+  for n in $(docker network ls -q --filter "driver=$DRIVER" 2>/dev/null); do docker network rm "$n" >/dev/null 2>&1; done
+  e2e_finish
 }
 
-ensure_dockerd
-ensure_busybox_image
-lab_up
-trap e2e_down EXIT
-OUT=$LAB_DIR/out
-mkdir -p "$OUT"
+e2e_start e2e_down
 
 METRICS_PORT=$(( 19000 + 0x$LAB_ID % 1000 ))
 start_daemon() {
