@@ -58,7 +58,7 @@ Result<std::unique_ptr<TcpHttpServer>> TcpHttpServer::listen(asio::any_io_execut
     port = 0;
   }
   if (ec || port == 0 || port > 65535)
-    return Error{"--metrics " + address + ": expected HOST:PORT (like 127.0.0.1:9105 or :9105) or a socket path"};
+    return Error{"--metrics " + address + ": expected HOST:PORT (like 127.0.0.1:9105, or :9105 for 127.0.0.1)"};
   std::unique_ptr<TcpHttpServer> server(new TcpHttpServer(executor, "", std::move(handler)));
   asio::ip::tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
   server->acceptor_.open(endpoint.protocol(), ec);

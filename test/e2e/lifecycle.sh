@@ -279,6 +279,20 @@ fi
 check "$CYCLES create/delete cycles: no links left" lab_wait 5 bash -c "! ip -o link | grep -q ' d[hc]-'"
 check "$CYCLES create/delete cycles: no records left" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
 
+# --- a torn state file: reported, set aside, its links removed, the daemon starts -------------
+stop_daemon TERM
+torn=$(printf 'f%063d' $RANDOM)
+ip link add "dh-${torn:0:12}" type veth peer name "dc-${torn:0:12}"
+printf '{"version": 1, "endpoint_id": "%s", "net' "$torn" > "$STATE/endpoints/$torn.json"
+mark=$(log_mark)
+start_daemon
+check "torn state file: reported with its name, and set aside" \
+  bash -c "tail -n +$((mark + 1)) '$LAB_DIR/daemon.log' | grep -q 'state: $STATE/endpoints/$torn.json: not JSON.*moved to $STATE/endpoints/$torn.json.corrupt'"
+check "torn state file: the links it named are removed" lab_wait 5 bash -c "! ip link show dh-${torn:0:12} >/dev/null 2>&1"
+check "torn state file: the daemon serves (a container gets its lease)" \
+  bash -c "docker run --rm --label '$LABEL' --network ndlife4 '$BUSYBOX_IMAGE' ip addr show eth0 | grep -q 'inet 198.18.0.'"
+ip link del "dh-${torn:0:12}" 2>/dev/null
+
 check "the daemon is still running" kill -0 "$DAEMON_PID"
 stop_daemon TERM
 check "the daemon's log has no sanitizer report" bash -c "! grep -qE 'Sanitizer|runtime error:' '$LAB_DIR/daemon.log'"
