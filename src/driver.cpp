@@ -140,14 +140,9 @@ void Driver::save_all() const {
 
 Result<void> Driver::save() const { return store_.save_networks(networks_); }
 
-// A token bucket kept as the time it is full again: each start adds kInterval; a start may go
-// at once while the bucket holds less than kBurst starts' worth.
 Duration Driver::pace(const std::string& bridge) {
-  TimePoint now = Clock::now();
-  Pacer& p = pacers_[bridge];
-  p.free_at = std::max(p.free_at, now) + kInterval;
-  Duration backlog = p.free_at - now;
-  return backlog > kBurst * kInterval ? backlog - kBurst * kInterval : Duration::zero();
+  auto it = pacers_.try_emplace(bridge, 20, std::chrono::milliseconds(10)).first;
+  return it->second.next(Clock::now());
 }
 
 std::optional<DriverError> Driver::validate(const Network& network, const json::object& request) const {

@@ -10,6 +10,7 @@
 #include "src/asio.hpp"
 #include "src/endpoint.hpp"
 #include "src/network_options.hpp"
+#include "src/pacer.hpp"
 #include "src/state_store.hpp"
 
 namespace netdhcp {
@@ -61,15 +62,8 @@ class Driver {
                                        Duration delay);
   std::optional<DriverError> validate(const Network& network, const json::object& request) const;
 
-  // Spreads the first DISCOVERs of many endpoints created at once (a boot storm: dockerd
-  // restoring restart=always containers) over time, per bridge: bursts of up to kBurst, then
-  // one every kInterval. Returns how long this one should wait.
+  // Per bridge: bursts of up to 20 starts, then one every 10 ms (src/pacer.hpp).
   Duration pace(const std::string& bridge);
-  struct Pacer {
-    TimePoint free_at{};  // when the bucket is full again
-  };
-  static constexpr int kBurst = 20;
-  static constexpr Duration kInterval = std::chrono::milliseconds(10);
   std::map<std::string, Pacer> pacers_;
 
   asio::any_io_executor executor_;

@@ -7,6 +7,7 @@
 #include "dhcp/identity.hpp"
 #include "src/dhcp4_socket.hpp"
 #include "src/dhcp6_socket.hpp"
+#include "src/pacer.hpp"
 #include "test/unit/helpers.hpp"
 
 using namespace netdhcp;
@@ -121,4 +122,19 @@ TEST_CASE("DHCPv4 session retransmits on the deadline", "[session]") {
   CHECK(client.counters().discovers_sent == 2);
   session.stop();
   io.run_for(std::chrono::seconds(1));
+}
+
+// src/pacer.hpp: a boot storm's starts are spread, a lone start never waits.
+TEST_CASE("the pacer lets a burst through, then spaces starts out", "[pacer]") {
+  using namespace std::chrono_literals;
+  Pacer pacer(20, 10ms);
+  TimePoint now = t0;
+  for (int i = 0; i < 20; ++i) REQUIRE(pacer.next(now) == Duration::zero());
+  // The 21st to 25th at the same moment: 10, 20, ... 50 ms.
+  for (int i = 1; i <= 5; ++i) REQUIRE(pacer.next(now) == i * 10ms);
+  // Once the bucket has drained (250 ms of starts' worth), a start goes at once again.
+  REQUIRE(pacer.next(now + 300ms) == Duration::zero());
+  // Steady starts slower than one per 10 ms never wait.
+  Pacer steady(20, 10ms);
+  for (int i = 0; i < 1000; ++i) REQUIRE(steady.next(t0 + i * 11ms) == Duration::zero());
 }
