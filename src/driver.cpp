@@ -68,6 +68,17 @@ bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
 Driver::Driver(asio::any_io_executor executor, std::string state_dir)
     : executor_(std::move(executor)), store_(std::move(state_dir)) {}
 
+namespace {
+
+// The veth pair of an endpoint the daemon cannot carry on (deleting one end deletes both).
+void remove_links_of(const std::string& endpoint_id) {
+  auto socket = netlink::Socket::open();
+  if (!socket) return;
+  if (auto link = netlink::find_link(*socket, "dh-" + endpoint_id.substr(0, 12))) (void)netlink::delete_link(*socket, *link);
+}
+
+}  // namespace
+
 Result<void> Driver::load() {
   if (auto prepared = store_.prepare(); !prepared) return prepared;
   auto loaded = store_.load();
@@ -76,34 +87,26 @@ Result<void> Driver::load() {
   log::info("state: " + std::to_string(networks_.size()) + " network(s) and " + std::to_string(loaded.endpoints.size()) +
             " endpoint(s) from " + store_.dir());
   // A record that could not be read still names its endpoint: remove its links.
-  if (!loaded.unreadable_endpoints.empty()) {
-    if (auto socket = netlink::Socket::open()) {
-      for (const auto& id : loaded.unreadable_endpoints)
-        if (auto link = netlink::find_link(*socket, "dh-" + id.substr(0, 12))) (void)netlink::delete_link(*socket, *link);
-    }
-  }
+  for (const auto& id : loaded.unreadable_endpoints) remove_links_of(id);
   // Many endpoints re-adopted at once would all renew at once: spread their first packets
   // (10 ms apart, 1 s for 100).
   Duration delay{0};
   for (auto& record : loaded.endpoints) {
     auto network = networks_.find(record.network_id);
-    NetworkOptions options;
-    int bridge_index = 0, bridge_mtu = 1500;
-    if (network != networks_.end()) {
-      options = network->second.options;
-      if (auto bridge = query_interface(options.bridge)) {
-        bridge_index = bridge->index;
-        bridge_mtu = bridge->mtu;
-      }
-    }
-    EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac};
-    auto endpoint = std::make_shared<Endpoint>(executor_, config);
     if (network == networks_.end()) {
       log::warning("endpoint " + record.endpoint_id.substr(0, 12) + " belongs to an unknown network: removing its links");
-      endpoint->remove();
+      remove_links_of(record.endpoint_id);
       store_.remove_endpoint(record.endpoint_id);
       continue;
     }
+    const NetworkOptions& options = network->second.options;
+    int bridge_index = 0, bridge_mtu = 1500;
+    if (auto bridge = query_interface(options.bridge)) {
+      bridge_index = bridge->index;
+      bridge_mtu = bridge->mtu;
+    }
+    EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac};
+    auto endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
     asio::co_spawn(executor_, readopt(this, endpoint, std::move(record), delay), asio::detached);
     delay += std::chrono::milliseconds(10);
