@@ -297,7 +297,7 @@ DriverResult<json::object> Driver::join(const json::object& request) {
   const auto& lease = *endpoint.lease4();
   json::object reply;
   reply["InterfaceName"] = json::object{{"SrcName", endpoint.container_end()}, {"DstPrefix", options.interface_prefix}};
-  auto gateway = options.gateway ? options.gateway : lease.gateway();
+  auto gateway = endpoint.gateway4(lease);
   if (gateway) reply["Gateway"] = gateway->to_string();
   json::array routes;
   // RFC 3442 routes from the server (the default one is the Gateway above).

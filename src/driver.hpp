@@ -52,8 +52,6 @@ class Driver {
   // `--metrics`: Prometheus text.
   std::string metrics_text() const;
 
-  std::size_t endpoint_count() const { return endpoints_.size(); }
-  const std::map<std::string, Network>& networks() const { return networks_; }
 
  private:
   Result<void> save() const;

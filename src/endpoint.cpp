@@ -158,7 +158,7 @@ json::object Endpoint::describe() const {
   json::object v4{{"state", state4()}};
   if (lease4_) {
     v4["address"] = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
-    auto gateway = config_.options.gateway ? config_.options.gateway : lease4_->gateway();
+    auto gateway = gateway4(*lease4_);
     v4["gateway"] = gateway ? gateway->to_string() : "";
     v4["server"] = lease4_->server_id.to_string();
     v4["lease_seconds"] = lease4_->lease_time.count();
@@ -204,6 +204,10 @@ EndpointRecord Endpoint::record() const {
 
 void Endpoint::save() const {
   if (persist_ && !removed_) persist_(record());
+}
+
+std::optional<Ipv4Address> Endpoint::gateway4(const dhcp4::Lease& lease) const {
+  return config_.options.gateway ? config_.options.gateway : lease.gateway();
 }
 
 std::string Endpoint::state4() const { return client4_ ? std::string(dhcp4::to_string(client4_->state())) : "none"; }
@@ -594,13 +598,9 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
       return;
   }
   if (e.kind == Kind::Renewed) log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
-  if (metrics_) {
-    using F = Metrics::Family;
-    if (e.kind == Kind::Bound) metrics_->lease_obtained(F::V4);
-    else if (e.kind == Kind::Renewed || e.kind == Kind::AddressChanged) metrics_->lease_renewed(F::V4);
-    else metrics_->lease_lost(F::V4, std::string(dhcp4::to_string(e.kind)));
-    if (lease4_) metrics_->round_trip(F::V4, Clock::now() - lease4_->acquired_at);
-  }
+  if (metrics_)
+    metrics_->lease_event(Metrics::Family::V4, dhcp4::to_string(e.kind),
+                          lease4_ ? std::optional(Clock::now() - lease4_->acquired_at) : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
   if (phase_ != EndpointPhase::Creating) save();
@@ -626,13 +626,10 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
       lease6_.reset();
       return;
   }
-  if (metrics_) {
-    using F = Metrics::Family;
-    if (e.kind == Kind::Bound) metrics_->lease_obtained(F::V6);
-    else if (e.kind == Kind::Renewed || e.kind == Kind::AddressChanged) metrics_->lease_renewed(F::V6);
-    else metrics_->lease_lost(F::V6, std::string(dhcp6::to_string(e.kind)));
-    if (lease6_ && e.kind != Kind::Failed) metrics_->round_trip(F::V6, Clock::now() - lease6_->acquired_at);
-  }
+  if (metrics_)  // (after Failed the lease kept is an old one: no round trip to measure)
+    metrics_->lease_event(Metrics::Family::V6, dhcp6::to_string(e.kind),
+                          lease6_ && e.kind != Kind::Failed ? std::optional(Clock::now() - lease6_->acquired_at)
+                                                            : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
   if (phase_ != EndpointPhase::Creating) save();
@@ -652,10 +649,7 @@ void Endpoint::apply4(const std::optional<dhcp4::Lease>& previous, const std::op
     else log::info(log_prefix() + "container address now " + spec.prefix.to_string());
   }
   if (previous && !same_address) (void)netlink::delete_address(*socket, container_index_, prefix_of(*previous));
-  auto gateway = [&](const std::optional<dhcp4::Lease>& l) -> std::optional<Ipv4Address> {
-    if (!l) return std::nullopt;
-    return config_.options.gateway ? config_.options.gateway : l->gateway();
-  };
+  auto gateway = [&](const std::optional<dhcp4::Lease>& l) { return l ? gateway4(*l) : std::nullopt; };
   auto new_gateway = gateway(next);
   if (new_gateway && (!same_address || gateway(previous) != new_gateway)) {
     netlink::RouteSpec route;
@@ -731,7 +725,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   if (phase_ == EndpointPhase::Creating) {
     // Docker never got this endpoint: the daemon died inside CreateEndpoint.
     log::info(log_prefix() + "CreateEndpoint was cut short by a restart: removing what it made");
-    co_await discard();
+    discard();
     co_return false;
   }
   if (delay > Duration::zero()) {
@@ -754,13 +748,13 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     // or delete it.
     auto container = query_interface(container_end_);
     if (!container) {
-      co_await discard();
+      discard();
       co_return false;
     }
     auto packet = PacketSocket::open(*container);
     if (!packet) {
       fail("re-adopting: " + packet.error().message);
-      co_await discard();
+      discard();
       co_return false;
     }
     resume();
@@ -782,7 +776,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   if (left_) co_return false;  // Docker deleted it meanwhile
   if (!inside) {
     log::info(log_prefix() + "its container is gone (" + sandbox_key_ + "): releasing the lease");
-    co_await discard();
+    discard();
     co_return false;
   }
   // The address stays as it is when it matches the lease; one lost meanwhile comes back.
@@ -799,7 +793,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
 // Releases the recorded leases from wherever the LAN can still be reached (the container
 // end while it is in the host namespace, else the bridge itself, with the container's MAC as
 // the source) and removes the links.
-asio::awaitable<void> Endpoint::discard() {
+void Endpoint::discard() {
   TimePoint now = Clock::now();
   std::optional<InterfaceInfo> via;
   if (auto container = query_interface(container_end_)) via = *container;
@@ -823,7 +817,6 @@ asio::awaitable<void> Endpoint::discard() {
       start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
   }
   remove();
-  co_return;
 }
 
 }  // namespace netdhcp

@@ -64,18 +64,14 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   asio::awaitable<bool> readopt(EndpointRecord record, Duration delay);
 
   const EndpointConfig& config() const { return config_; }
-  const std::string& host_end() const { return host_end_; }
-  EndpointPhase phase() const { return phase_; }
-  const std::string& sandbox_key() const { return sandbox_key_; }
   const std::string& container_end() const { return container_end_; }
   const std::optional<dhcp4::Lease>& lease4() const { return lease4_; }
   const std::optional<dhcp6::Lease>& lease6() const { return lease6_; }
   int prefix6() const { return prefix6_; }
-  const dhcp4::Client* client4() const { return client4_.get(); }
-  const dhcp6::Client* client6() const { return client6_.get(); }
+  // The IPv4 default gateway for `lease`: the network's `gateway` option, else the lease's.
+  std::optional<Ipv4Address> gateway4(const dhcp4::Lease& lease) const;
   std::string state4() const;
   std::string state6() const;
-  bool in_container() const { return netns_.has_value(); }
 
  private:
   // A socket with the session that drives a client over it; shared with the running coroutine,
@@ -96,7 +92,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
                   void (Endpoint::*on_event)(const EventT&));
   void make_clients(int mtu);
   void save() const;
-  asio::awaitable<void> discard();
+  void discard();
   Result<void> make_links();
   void delete_links();
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);

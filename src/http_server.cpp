@@ -116,7 +116,6 @@ asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::sock
       std::string path(request.target());
       auto started = std::chrono::steady_clock::now();
       ApiReply reply = co_await handler_(path, std::move(request.body()));
-      ++served_;
       if (log::enabled(log::Level::Debug)) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
         log::debug(path + " answered " + std::to_string(reply.status) + " in " + std::to_string(us) + " us");

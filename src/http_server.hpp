@@ -23,7 +23,6 @@ class BasicHttpServer {
   ~BasicHttpServer();
   void start();
   void stop();
-  std::size_t requests_served() const { return served_; }
 
  protected:
   BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler);
@@ -33,7 +32,6 @@ class BasicHttpServer {
   typename Protocol::acceptor acceptor_;
   std::string path_;  // the socket file to remove at stop (Unix sockets only)
   RequestHandler handler_;
-  std::size_t served_ = 0;
 };
 
 class HttpServer : public BasicHttpServer<asio::local::stream_protocol> {

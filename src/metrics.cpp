@@ -5,9 +5,13 @@
 
 namespace netdhcp {
 
-void Metrics::round_trip(Family f, Duration d) {
-  double seconds = std::chrono::duration<double>(d).count();
+void Metrics::lease_event(Family f, std::string_view kind, std::optional<Duration> round_trip) {
   auto& p = family(f);
+  if (kind == "bound") ++p.obtained;
+  else if (kind == "renewed" || kind == "address-changed") ++p.renewed;
+  else ++p.lost[std::string(kind)];
+  if (!round_trip) return;
+  double seconds = std::chrono::duration<double>(*round_trip).count();
   for (std::size_t i = 0; i < kBuckets.size(); ++i)
     if (seconds <= kBuckets[i]) ++p.bucket[i];
   ++p.rtt_count;

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 
 #include "dhcp/clock.hpp"
@@ -16,13 +18,12 @@ class Metrics {
  public:
   enum class Family { V4, V6 };
 
-  void lease_obtained(Family f) { ++family(f).obtained; }
-  void lease_renewed(Family f) { ++family(f).renewed; }
-  void lease_lost(Family f, const std::string& reason) { ++family(f).lost[reason]; }
+  // A client's event, by the name dhcp4/dhcp6::to_string gives it: "bound" counts as obtained,
+  // "renewed" and "address-changed" as renewed, anything else as lost for that reason.
+  // `round_trip`: the time from the REQUEST (or RENEW/REBIND) to its answer, if there was one.
+  void lease_event(Family f, std::string_view kind, std::optional<Duration> round_trip);
   void create_failed() { ++create_failures_; }
   void readopted() { ++readopted_; }
-  // The time from a REQUEST (or RENEW/REBIND) to its answer.
-  void round_trip(Family f, Duration d);
 
   struct Gauges {
     std::size_t networks = 0;

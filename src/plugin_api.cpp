@@ -18,6 +18,10 @@ ApiReply from(const DriverResult<json::object>& r) {
 
 }  // namespace
 
+ApiReply metrics_reply(const Driver& driver) {
+  return ApiReply{200, driver.metrics_text(), "text/plain; version=0.0.4"};
+}
+
 asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path, std::string body) {
   // Calls that need no body.
   if (path == "/Plugin.Activate") co_return ok(json::object{{"Implements", json::array{"NetworkDriver"}}});
@@ -25,7 +29,7 @@ asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path
     co_return ok(json::object{{"Scope", "local"}, {"ConnectivityScope", "global"}});
   // Ours, not Docker's: `net-dhcp status` and Prometheus (also served by --metrics).
   if (path == "/NetDhcp.Status") co_return ok(driver.status());
-  if (path == "/metrics") co_return ApiReply{200, driver.metrics_text(), "text/plain; version=0.0.4"};
+  if (path == "/metrics") co_return metrics_reply(driver);
 
   static const char* const kKnown[] = {
       "/NetworkDriver.CreateNetwork",  "/NetworkDriver.DeleteNetwork", "/NetworkDriver.AllocateNetwork",

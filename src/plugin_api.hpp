@@ -19,4 +19,7 @@ struct ApiReply {
 
 asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path, std::string body);
 
+// GET /metrics: Prometheus text (on the socket, and on `serve --metrics`).
+ApiReply metrics_reply(const Driver& driver);
+
 }  // namespace netdhcp

@@ -153,7 +153,7 @@ int serve_command(int argc, char** argv) {
   std::unique_ptr<TcpHttpServer> metrics;
   if (!metrics_address.empty()) {
     RequestHandler metrics_handler = [&driver](std::string path, std::string) -> asio::awaitable<ApiReply> {
-      if (path == "/metrics") co_return ApiReply{200, driver.metrics_text(), "text/plain; version=0.0.4"};
+      if (path == "/metrics") co_return metrics_reply(driver);
       co_return ApiReply{404, "not found: try /metrics\n", "text/plain"};
     };
     auto listening = TcpHttpServer::listen(io.get_executor(), metrics_address, metrics_handler);
