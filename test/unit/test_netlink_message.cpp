@@ -74,7 +74,11 @@ TEST_CASE("new_veth nests the peer", "[netlink]") {
   std::string text(r.bytes.begin(), r.bytes.end());
   CHECK(text.find("dh-a") != std::string::npos);
   CHECK(text.find("veth") != std::string::npos);
-  // The peer's name comes after the kind, inside the nest.
-  CHECK(text.find("dh-b") > text.find("veth"));
+  // The peer's name comes after the kind, inside the nest (npos, "not there", must fail).
+  auto kind_at = text.find("veth");
+  auto peer_at = text.find("dh-b");
+  REQUIRE(kind_at != std::string::npos);
+  REQUIRE(peer_at != std::string::npos);
+  CHECK(peer_at > kind_at);
   CHECK(r.what == "RTM_NEWLINK veth dh-a");
 }
