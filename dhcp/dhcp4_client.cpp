@@ -73,15 +73,25 @@ Duration renewal_retransmit_delay(TimePoint now, TimePoint phase_end, Seconds le
   return std::max<Duration>((phase_end - now) / 2, floor);
 }
 
-// RFC 2131 section 4.4.5: T1 defaults to 0.5 and T2 to 0.875 of the lease; values from the
-// server (options 58, 59) are used when they are consistent (T1 < T2 < lease).
-void choose_renewal_times(Lease& lease, std::optional<std::uint32_t> t1,
-                          std::optional<std::uint32_t> t2) {
-  auto total = lease.lease_time;
-  Seconds default_t1 = total / 2;
-  Seconds default_t2 = total * 7 / 8;
-  Seconds chosen_t2 = t2 && Seconds(*t2) < total ? Seconds(*t2) : default_t2;
-  Seconds chosen_t1 = t1 && Seconds(*t1) < chosen_t2 ? Seconds(*t1) : std::min(default_t1, chosen_t2);
+// The shortest lease taken as given. RFC 2131 sets no minimum, but a lease of a few seconds
+// would have the client renew at round-trip rate (and the daemon rewrite its record each
+// time). dhcpcd raises leases under 20 s (DHCP_MIN_LEASE); 10 s keeps T1 >= 5 s.
+constexpr Seconds kMinLeaseTime{10};
+
+// RFC 2131 section 4.4.5: "T1 defaults to (0.5 * duration_of_lease).  T2 defaults to (0.875 *
+// duration_of_lease)." The server's options 58 and 59 are kept only when 0 < T1 < T2 < lease,
+// checked in the order of systemd's sd-dhcp-client (client_set_lease_timeouts): a T2 of 0 or
+// not below the lease is replaced, then a T1 of 0 or not below T2, then T2 again if T1 still
+// is not below it. With lease_time >= kMinLeaseTime the defaults satisfy the order.
+void choose_renewal_times(Lease& lease, std::optional<std::uint32_t> t1, std::optional<std::uint32_t> t2) {
+  const Seconds total = lease.lease_time;
+  const Seconds default_t1 = total / 2;
+  const Seconds default_t2 = total * 7 / 8;
+  Seconds chosen_t2 = Seconds(t2.value_or(0));
+  if (chosen_t2 == Seconds::zero() || chosen_t2 >= total) chosen_t2 = default_t2;
+  Seconds chosen_t1 = Seconds(t1.value_or(0));
+  if (chosen_t1 == Seconds::zero() || chosen_t1 >= chosen_t2) chosen_t1 = default_t1;
+  if (chosen_t1 >= chosen_t2) chosen_t2 = default_t2;
   lease.t1 = chosen_t1;
   lease.t2 = chosen_t2;
 }
@@ -287,7 +297,7 @@ Lease Client::lease_from_ack(const Packet& ack) const {
   // RFC 2132 section 5.1: the minimum legal MTU is 68.
   if (auto mtu = ack.u16_option(option::InterfaceMtu); mtu && *mtu >= 68) lease.mtu = mtu;
   lease.broadcast = ack.address_option(option::BroadcastAddress);
-  lease.lease_time = Seconds(*ack.u32_option(option::LeaseTime));
+  lease.lease_time = std::max(Seconds(*ack.u32_option(option::LeaseTime)), kMinLeaseTime);
   choose_renewal_times(lease, ack.u32_option(option::RenewalTime), ack.u32_option(option::RebindingTime));
   lease.acquired_at = lease_start_;
   return lease;
@@ -348,7 +358,10 @@ void Client::on_packet(ByteView payload, TimePoint now) {
 
 void Client::handle_ack(const Packet& ack, TimePoint now) {
   // RFC 2131 section 3.5: a DHCPACK in response to a DHCPREQUEST MUST carry the lease time.
-  if (ack.yiaddr.is_unspecified() || !ack.u32_option(option::LeaseTime)) {
+  // A lease time of 0 ends as it begins: ignored, as sd-dhcp-client does ("received lease
+  // lacks address, server address or lease lifetime").
+  auto lease_time = ack.u32_option(option::LeaseTime);
+  if (ack.yiaddr.is_unspecified() || !lease_time || *lease_time == 0) {
     ++counters_.packets_ignored;
     return;
   }

@@ -69,16 +69,31 @@ Duration next_rt(const Retransmission& r, const RandomSource& random, bool solic
   return rt;
 }
 
-// RFC 8415 section 21.4: if T1 or T2 is 0 the client chooses, "the recommended values for T1
-// and T2 are .5 and .8 times the shortest preferred lifetime of the addresses in the IA".
+// The shortest valid lifetime taken as given, and the shortest base for client-chosen T1/T2:
+// as for DHCPv4 (dhcp4_client.cpp, kMinLeaseTime), a lifetime of a few seconds would have the
+// client renew at round-trip rate.
+constexpr Seconds kMinLifetime{10};
+
+// RFC 8415 section 21.4: "If the time at which the addresses in an IA_NA are to be renewed is
+// to be left to the discretion of the client, the server sets the T1 and T2 values to 0", and
+// "Recommended values for T1 and T2 are .5 and .8 times the shortest preferred lifetime of the
+// addresses in the IA". A preferred lifetime of 0 (a deprecated address) gives no base: the
+// valid lifetime is used, as systemd's sd-dhcp6-lease does (dhcp6_lease_compute_ia_timeout);
+// a short one is raised to kMinLifetime. A T2 at or past the valid lifetime would renew an
+// expired address: both are chosen from the valid lifetime (systemd does the same). A chosen
+// T1 past the server's T2 is lowered to it. Result: 0 < T1 <= T2 < valid lifetime (RFC 8415
+// allows T1 = T2; T1 > T2 with both non-zero was refused before this, in lease_from).
 void choose_renewal_times(Lease& lease, std::uint32_t t1, std::uint32_t t2) {
-  Seconds preferred = lease.preferred_lifetime;
-  lease.t1 = t1 ? Seconds(t1) : preferred / 2;
-  lease.t2 = t2 ? Seconds(t2) : preferred * 4 / 5;
-  if (lease.t2 < lease.t1) lease.t2 = lease.t1;
-  // Renewing past the end of the lease is useless; clamp to the valid lifetime.
-  lease.t1 = std::min(lease.t1, lease.valid_lifetime);
-  lease.t2 = std::min(lease.t2, lease.valid_lifetime);
+  const Seconds valid = lease.valid_lifetime;  // >= kMinLifetime
+  const Seconds preferred = lease.preferred_lifetime;
+  const Seconds base = preferred == Seconds::zero() ? valid : std::min(std::max(preferred, kMinLifetime), valid);
+  lease.t1 = t1 ? Seconds(t1) : base / 2;
+  lease.t2 = t2 ? Seconds(t2) : base * 4 / 5;
+  if (lease.t2 >= valid) {
+    lease.t1 = valid / 2;
+    lease.t2 = valid * 4 / 5;
+  }
+  lease.t1 = std::min(lease.t1, lease.t2);
 }
 
 std::uint16_t elapsed_hundredths(TimePoint start, TimePoint now, unsigned count) {
@@ -271,7 +286,7 @@ std::optional<Lease> Client::lease_from(const Message& m, Ipv6Address source, st
     Lease lease;
     lease.address = chosen->address;
     lease.preferred_lifetime = Seconds(chosen->preferred_lifetime);
-    lease.valid_lifetime = Seconds(chosen->valid_lifetime);
+    lease.valid_lifetime = std::max(Seconds(chosen->valid_lifetime), kMinLifetime);
     lease.iaid = ia.iaid;
     lease.server_duid = m.find(option::ServerId)->data;
     lease.server_address = source;

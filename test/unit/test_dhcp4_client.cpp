@@ -475,6 +475,51 @@ TEST_CASE("T1 and T2 from the server or defaults", "[dhcp4]") {
   }
 }
 
+// Server timers that would have the client renew at round-trip rate are replaced: T1 or T2 of
+// 0, T2 not below T1, a lease of a few seconds (raised to 10 s); a lease time of 0 is no lease.
+TEST_CASE("T1, T2 and lease time have floors", "[dhcp4]") {
+  struct Row {
+    std::uint32_t lease;
+    std::optional<std::uint32_t> t1, t2;
+    Seconds want_lease, want_t1, want_t2;
+  };
+  const Row rows[] = {
+      {1000, 0, std::nullopt, 1000s, 500s, 875s},  // T1 = 0
+      {1000, 100, 0, 1000s, 100s, 875s},           // T2 = 0
+      {1000, 0, 0, 1000s, 500s, 875s},             // both 0
+      {1000, 300, 300, 1000s, 500s, 875s},         // T2 = T1
+      {1000, 999, 1000, 1000s, 500s, 875s},        // T2 = lease
+      {1, std::nullopt, std::nullopt, 10s, 5s, 8s},  // one-second lease
+      {3, 1, 2, 10s, 1s, 2s},                      // short, but 0 < T1 < T2 < lease
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.lease, row.t1, row.t2);
+    Server server;
+    server.lease = row.lease;
+    server.t1 = row.t1;
+    server.t2 = row.t2;
+    Harness h;
+    Lease lease = h.bind(server);
+    CHECK(lease.lease_time == row.want_lease);
+    CHECK(lease.t1 == row.want_t1);
+    CHECK(lease.t2 == row.want_t2);
+    CHECK(h.client.state() == State::Bound);
+    CHECK(h.client.next_deadline() == lease.renew_at());
+    CHECK(*h.client.next_deadline() > h.now);
+    h.no_more_sent();
+  }
+  // Lease time 0 in the ACK: ignored (as sd-dhcp-client does); the REQUEST is retransmitted.
+  Server zero;
+  zero.lease = 0;
+  Harness h;
+  h.client.start(h.now);
+  h.deliver(zero.reply(h.sent(), MessageType::Offer));
+  h.deliver(zero.reply(h.sent(), MessageType::Ack));
+  CHECK(h.client.state() == State::Requesting);
+  CHECK_FALSE(h.client.pop_event());
+  CHECK(h.client.counters().packets_ignored == 1);
+}
+
 // RFC 3442: with option 121 present the Router option is ignored for the default route.
 TEST_CASE("classless routes decide the gateway", "[dhcp4]") {
   Server server;

@@ -226,6 +226,42 @@ TEST_CASE("client-chosen T1 and T2", "[dhcp6]") {
   CHECK(lease.valid_lifetime == 2000s);
 }
 
+// RFC 8415 21.4: T1/T2 of 0 are the client's to choose, but never so that it renews at
+// round-trip rate: a preferred lifetime of 0 bases them on the valid lifetime, a short one on
+// 10 s, a T2 at or past the valid lifetime is replaced, and a valid lifetime under 10 s is raised.
+TEST_CASE("DHCPv6 T1 and T2 have floors", "[dhcp6]") {
+  struct Row {
+    std::uint32_t t1, t2, preferred, valid;
+    Seconds want_t1, want_t2, want_valid;
+  };
+  const Row rows[] = {
+      {0, 0, 0, 2000, 1000s, 1600s, 2000s},       // preferred 0: from the valid lifetime
+      {0, 0, 1, 2000, 5s, 8s, 2000s},             // preferred 1 s: from 10 s
+      {0, 100, 1000, 2000, 100s, 100s, 2000s},    // T1 chosen, not past the server's T2
+      {500, 0, 1000, 2000, 500s, 800s, 2000s},    // T2 chosen
+      {100, 2000, 1000, 2000, 1000s, 1600s, 2000s},  // T2 = valid lifetime: both replaced
+      {0xffffffff, 0xffffffff, 1000, 2000, 1000s, 1600s, 2000s},  // "infinity" past the lease
+      {0, 0, 1, 1, 5s, 8s, 10s},                  // one-second lease
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.t1, row.t2, row.preferred, row.valid);
+    Server server;
+    server.t1 = row.t1;
+    server.t2 = row.t2;
+    server.preferred = row.preferred;
+    server.valid = row.valid;
+    Harness h;
+    Lease lease = h.bind(server);
+    CHECK(lease.t1 == row.want_t1);
+    CHECK(lease.t2 == row.want_t2);
+    CHECK(lease.valid_lifetime == row.want_valid);
+    CHECK(h.client.state() == State::Bound);
+    REQUIRE(h.client.next_deadline());
+    CHECK(*h.client.next_deadline() > h.now);
+    CHECK_FALSE(h.client.pop_transmit());
+  }
+}
+
 // RENEW at T1 to the same server; REBIND at T2 without server id; expiry at valid lifetime.
 TEST_CASE("DHCPv6 renew, rebind, expire", "[dhcp6]") {
   Harness h;
