@@ -441,13 +441,19 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   }
   std::optional<netlink::Link> moved;
   asio::steady_timer retry(executor_);
-  // The rename to eth0 follows the move; wait until the interface has its final name.
+  // The rename to eth0 follows the move; wait until the interface has its final name and is
+  // operationally up again. Docker sets it down while it configures it (libnetwork's
+  // AddInterface), and after it sets it up the kernel drops every frame until its link watch
+  // has activated the queue, which it reports with operstate UP: a renewal sent in between
+  // is lost without an error.
   while (Clock::now() < deadline && *alive && !left_) {
     auto socket = netlink::inside(*ns, [] { return netlink::Socket::open(); });
     if (socket) {
       if (auto links = netlink::list_links(*socket)) {
         for (const auto& l : *links)
-          if (l.mac == config_.mac && l.name.rfind(config_.options.interface_prefix, 0) == 0 && l.up()) moved = l;
+          if (l.mac == config_.mac && l.name.rfind(config_.options.interface_prefix, 0) == 0 && l.up() &&
+              l.operstate == 6 /* IF_OPER_UP */)
+            moved = l;
       }
     }
     if (moved) break;
