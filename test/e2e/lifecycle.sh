@@ -64,7 +64,7 @@ kea_idle() {  # file address seconds
 }
 
 start_daemon
-echo "# docker $(docker version --format '{{.Server.Version}}'), driver $DRIVER, bridge $LAB_BRIDGE"
+echo "# engine: $(engine_name), driver $DRIVER, bridge $LAB_BRIDGE"
 
 # Kea with 6 s leases (T1 2 s, T2 4 s), both families.
 lab_kea4 6 2 4
@@ -247,7 +247,7 @@ if [ -n "$STARTED_DOCKERD_PID" ] && [ "${DOCKERD_RESTARTS:-1}" = 1 ]; then
   check "net-dhcp stopped: its socket is gone" [ ! -e "$SOCKET" ]
   start_dockerd
   check "dockerd restores the containers and looks for the missing driver" \
-    lab_wait 30 grep -q "Unable to locate plugin: $DRIVER" /var/log/net-dhcp-dockerd.log
+    lab_wait 30 grep -q "Unable to locate plugin: $DRIVER" "$DOCKERD_LOG"
   start_daemon
   wait_for_started_dockerd
   check "net-dhcp started after dockerd: the restart=always containers come back with leases" lab_wait 60 up

@@ -28,7 +28,7 @@ start_daemon() {
   lab_wait 5 test -S "$SOCKET" || { echo "# the daemon did not start:"; sed 's/^/#   /' "$LAB_DIR/daemon.log"; exit 1; }
 }
 start_daemon
-echo "# docker $(docker version --format '{{.Server.Version}}'), driver $DRIVER, bridge $LAB_BRIDGE"
+echo "# engine: $(engine_name), driver $DRIVER, bridge $LAB_BRIDGE"
 
 run() { docker run --rm --label "$LABEL" "$@"; }
 quiet() { "$@" > /dev/null 2>&1; }
