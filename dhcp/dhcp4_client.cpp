@@ -344,8 +344,12 @@ void Client::on_packet(ByteView payload, TimePoint now) {
       if (type == MessageType::Ack) return handle_ack(p, now);
       if (type == MessageType::Nak) return handle_nak(p, now);
       break;
-    case State::Rebooting:
     case State::Renewing:
+      // RFC 2131 section 4.4.5: RENEWING asks the server that gave the lease, by unicast; an
+      // answer naming another server is not the answer (sd-dhcp-client ignores such a NAK).
+      if (!lease_ || server != lease_->server_id) break;
+      [[fallthrough]];
+    case State::Rebooting:
     case State::Rebinding:
       if (type == MessageType::Ack && server) return handle_ack(p, now);
       if (type == MessageType::Nak) return handle_nak(p, now);

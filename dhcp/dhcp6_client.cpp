@@ -257,6 +257,32 @@ bool Client::accepts(const Message& m) const {
   return m.find(option::ServerId) != nullptr;
 }
 
+// Whether `reply` answers the message this state sent. BOUND, INIT and STOPPED sent nothing
+// that waits for a Reply: a repeated or replayed one with the last xid must not rebind or
+// revive the client. A Request, Renew, Decline or Release named its server (RFC 8415 16.4,
+// 16.6, 16.8, 16.9: servers discard those messages if the Server Identifier is another's),
+// so only that server answers; a Rebind goes to any server.
+bool Client::awaits_reply(const Message& reply) const {
+  const Bytes& server = reply.find(option::ServerId)->data;
+  switch (state_) {
+    case State::Soliciting:
+      return config_.rapid_commit && reply.find(option::RapidCommit);  // RFC 8415 18.2.1
+    case State::Requesting:
+      return server == requested_server_;
+    case State::Renewing:
+    case State::Releasing:
+    case State::Declining:
+      return lease_ && server == lease_->server_duid;
+    case State::Rebinding:
+      return true;
+    case State::Init:
+    case State::Bound:
+    case State::Stopped:
+      return false;
+  }
+  return false;
+}
+
 std::optional<Lease> Client::lease_from(const Message& m, Ipv6Address source, std::string& problem) const {
   for (const auto& ia : m.ia_nas()) {
     if (ia.iaid != config_.iaid) continue;
@@ -329,16 +355,7 @@ void Client::on_packet(ByteView payload, TimePoint now, Ipv6Address source) {
     if (preference == 255 || rtx_.count > 1) enter_requesting(now);
     return;
   }
-  if (m.type == MessageType::Reply) {
-    bool rapid = state_ == State::Soliciting && config_.rapid_commit && m.find(option::RapidCommit);
-    if (state_ == State::Soliciting && !rapid) {
-      ++counters_.packets_ignored;
-      return;
-    }
-    if (state_ == State::Requesting && m.find(option::ServerId)->data != requested_server_) {
-      ++counters_.packets_ignored;
-      return;
-    }
+  if (m.type == MessageType::Reply && awaits_reply(m)) {
     handle_reply(m, now, source);
     return;
   }

@@ -130,6 +130,7 @@ class Client {
   void enter_bound(Lease lease);
   void lose_lease(TimePoint now, Event::Kind kind, std::string message);
   bool accepts(const Message& m) const;
+  bool awaits_reply(const Message& reply) const;
   std::optional<Lease> lease_from(const Message& m, Ipv6Address source, std::string& problem) const;
   void handle_reply(const Message& m, TimePoint now, Ipv6Address source);
   void emit(Event::Kind kind, Lease lease, std::string message = {},

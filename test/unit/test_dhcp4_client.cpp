@@ -353,6 +353,37 @@ TEST_CASE("short leases retransmit renewals and rebinds before they expire", "[d
   for (std::size_t i = 1; i < rebinds.size(); ++i) CHECK(rebinds[i] - rebinds[i - 1] >= 1s);
 }
 
+// RENEWING is a unicast exchange with the lease's server: an ACK or NAK with another server
+// identifier (and our xid) is not its answer (sd-dhcp-client: "NAK from unexpected server").
+// In REBINDING any server may answer.
+TEST_CASE("RENEWING ignores answers from other servers", "[dhcp4]") {
+  Harness h;
+  Server server;
+  Lease lease = h.bind(server);
+  h.now = lease.renew_at();
+  h.client.on_timeout(h.now);
+  REQUIRE(h.client.state() == State::Renewing);
+  Transmit renew = h.sent();
+  Server other = server;
+  other.id = v4("198.18.0.2");
+  other.address = v4("198.18.0.60");
+  h.deliver(other.reply(renew, MessageType::Nak));
+  h.deliver(other.reply(renew, MessageType::Ack));
+  CHECK(h.client.state() == State::Renewing);
+  CHECK_FALSE(h.client.pop_event());
+  CHECK(h.client.counters().packets_ignored == 2);
+  h.deliver(server.reply(renew, MessageType::Ack));
+  CHECK(h.event().kind == Event::Kind::Renewed);
+
+  h.now = h.client.lease()->rebind_at();
+  h.client.on_timeout(h.now);
+  REQUIRE(h.client.state() == State::Rebinding);
+  h.deliver(other.reply(h.sent(), MessageType::Ack));
+  Event moved = h.event();
+  CHECK(moved.kind == Event::Kind::AddressChanged);
+  CHECK(moved.lease.server_id == other.id);
+}
+
 // No answer while renewing: RFC 2131 4.4.5 retransmission (half the time left, >= 60 s),
 // REBINDING by broadcast at T2, and at expiry: Expired, back to DISCOVER.
 TEST_CASE("renew, rebind, expire", "[dhcp4]") {

@@ -400,6 +400,52 @@ TEST_CASE("DHCPv6 release", "[dhcp6]") {
   CHECK(h2.client.state() == State::Stopped);
 }
 
+// A Reply only answers a message the client is waiting on: a repeated Reply (same xid) while
+// BOUND, or one after the RELEASE was answered (STOPPED), changes nothing; a Reply to RENEW
+// from a server other than the lease's is not the answer (RFC 8415 16.6: servers discard a
+// Renew with another's Server Identifier).
+TEST_CASE("DHCPv6 Reply outside an exchange is ignored", "[dhcp6]") {
+  Harness h;
+  Server server;
+  h.client.start(h.now);
+  Server eager = server;
+  eager.preference = 255;
+  h.deliver(eager.reply(h.sent(), MessageType::Advertise));
+  Transmit request = h.sent();
+  Bytes reply = server.reply(request, MessageType::Reply);
+  h.deliver(reply);
+  REQUIRE(h.event().kind == Event::Kind::Bound);
+  auto deadline = h.client.next_deadline();
+  unsigned ignored = h.client.counters().packets_ignored;
+  h.now += 5s;
+  h.deliver(reply);  // the server's retransmission, or a replay
+  CHECK(h.client.state() == State::Bound);
+  CHECK_FALSE(h.client.pop_event());
+  CHECK(h.client.next_deadline() == deadline);
+  CHECK(h.client.counters().packets_ignored == ignored + 1);
+
+  h.client.renew(h.now);
+  Transmit renew = h.sent();
+  Server other = server;
+  other.duid = to_bytes("other-server");
+  other.address = v6("fd00:18::400");
+  h.deliver(other.reply(renew, MessageType::Reply));
+  CHECK(h.client.state() == State::Renewing);
+  CHECK_FALSE(h.client.pop_event());
+
+  h.client.release(h.now);
+  REQUIRE(h.event().kind == Event::Kind::Released);
+  Transmit release = h.sent();
+  Bytes released = server.reply(release, MessageType::Reply);
+  h.deliver(released);
+  REQUIRE(h.client.state() == State::Stopped);
+  h.deliver(released);
+  h.deliver(server.reply(request, MessageType::Reply));
+  CHECK(h.client.state() == State::Stopped);
+  CHECK_FALSE(h.client.pop_event());
+  CHECK_FALSE(h.client.next_deadline());
+}
+
 // DAD failure: DECLINE the address, then start over with SOLICIT.
 TEST_CASE("DHCPv6 decline", "[dhcp6]") {
   Harness h;
