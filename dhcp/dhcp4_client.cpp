@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "dhcp/server_text.hpp"
+
 namespace netdhcp::dhcp4 {
 
 using namespace std::chrono_literals;
@@ -407,7 +409,7 @@ void Client::schedule_bound_deadline() {
 void Client::handle_nak(const Packet& nak, TimePoint now) {
   ++counters_.naks_received;
   ++nak_streak_;
-  std::string message = nak.string_option(option::Message).value_or("");
+  std::string message = printable(nak.string_option(option::Message).value_or(""));
   counters_.last_nak_message = message;
   Lease lost = lease_ ? *lease_ : Lease{};
   if (!lease_ && requested_address_) lost.address = *requested_address_;

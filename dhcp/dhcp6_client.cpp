@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "dhcp/server_text.hpp"
+
 namespace netdhcp::dhcp6 {
 
 using namespace std::chrono_literals;
@@ -94,6 +96,14 @@ void choose_renewal_times(Lease& lease, std::uint32_t t1, std::uint32_t t2) {
     lease.t2 = valid * 4 / 5;
   }
   lease.t1 = std::min(lease.t1, lease.t2);
+}
+
+// "NoAddrsAvail: <the server's message>", the message escaped: it goes into events, counters
+// and from there into logs and error texts.
+std::string describe_status(const Status& status) {
+  std::string text(to_string(status.code));
+  if (!status.message.empty()) text += ": " + printable(status.message);
+  return text;
 }
 
 std::uint16_t elapsed_hundredths(TimePoint start, TimePoint now, unsigned count) {
@@ -287,7 +297,7 @@ std::optional<Lease> Client::lease_from(const Message& m, Ipv6Address source, st
   for (const auto& ia : m.ia_nas()) {
     if (ia.iaid != config_.iaid) continue;
     if (ia.status && ia.status->code != StatusCode::Success) {
-      problem = std::string(to_string(ia.status->code)) + (ia.status->message.empty() ? "" : ": " + ia.status->message);
+      problem = describe_status(*ia.status);
       return std::nullopt;
     }
     // RFC 8415 section 21.4: "If a client receives an IA_NA with T1 greater than T2 and both
@@ -339,7 +349,7 @@ void Client::on_packet(ByteView payload, TimePoint now, Ipv6Address source) {
     std::string problem;
     // RFC 8415 section 18.2.9: ignore an Advertise with no addresses.
     if (!lease_from(m, source, problem)) {
-      if (auto st = m.status()) counters_.last_status_message = std::string(to_string(st->code)) + " " + st->message;
+      if (auto st = m.status()) counters_.last_status_message = describe_status(*st);
       else counters_.last_status_message = problem;
       ++counters_.packets_ignored;
       return;
@@ -376,7 +386,7 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
   }
   auto status = m.status();
   if (status && status->code != StatusCode::Success) {
-    counters_.last_status_message = std::string(to_string(status->code)) + (status->message.empty() ? "" : ": " + status->message);
+    counters_.last_status_message = describe_status(*status);
     // RFC 8415 section 18.2.10.1: NotOnLink to a Request -> start over with a Solicit;
     // UseMulticast -> we always multicast, so retransmit; UnspecFail -> retransmit (rate-limited
     // by the retransmission schedule).

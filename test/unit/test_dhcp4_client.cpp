@@ -22,6 +22,7 @@ struct Server {
   std::uint32_t lease = 3600;
   std::optional<std::uint32_t> t1, t2;
   std::vector<ClasslessRoute> routes;
+  std::string nak_message = "wrong network";
 
   Bytes reply(const Transmit& to, MessageType type) const {
     auto request = parse(to.payload);
@@ -34,7 +35,7 @@ struct Server {
     p.add_u8(option::MessageType, static_cast<std::uint8_t>(type));
     p.add_address(option::ServerId, id);
     if (type == MessageType::Nak) {
-      p.add_string(option::Message, "wrong network");
+      p.add_string(option::Message, nak_message);
     } else {
       p.add_u32(option::LeaseTime, lease);
       if (t1) p.add_u32(option::RenewalTime, *t1);
@@ -295,6 +296,21 @@ TEST_CASE("NAK restarts with backoff", "[dhcp4]") {
   h.advance_to_deadline();
   CHECK(h.sent_packet().message_type() == MessageType::Discover);
   CHECK(h.client.counters().naks_received == 2);
+}
+
+// The NAK's text (option 56) is the server's: it reaches the event and the counters with
+// its control characters escaped, so it cannot forge a log line or drive a terminal.
+TEST_CASE("NAK text is escaped", "[dhcp4]") {
+  Harness h;
+  Server server;
+  server.nak_message = "no\nnet-dhcp: lease granted \x1b[31m";
+  h.client.start(h.now);
+  h.deliver(server.reply(h.sent(), MessageType::Offer));
+  h.deliver(server.reply(h.sent(), MessageType::Nak));
+  Event nak = h.event();
+  REQUIRE(nak.kind == Event::Kind::Nak);
+  CHECK(nak.message == "no\\x0anet-dhcp: lease granted \\x1b[31m");
+  CHECK(h.client.counters().last_nak_message == nak.message);
 }
 
 // T1: unicast REQUEST with ciaddr and neither option 50 nor 54; the ACK renews.

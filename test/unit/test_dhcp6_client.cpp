@@ -350,6 +350,45 @@ TEST_CASE("NoAddrsAvail on request", "[dhcp6]") {
   CHECK(h.sent_message().type == MessageType::Solicit);
 }
 
+// Status messages are the server's text: escaped before they reach an event or the counters
+// (in an IA_NA, at the top level of a Reply, in an Advertise).
+TEST_CASE("DHCPv6 status text is escaped", "[dhcp6]") {
+  const std::string raw = "none\nnet-dhcp: bound \x1b]0;x\x07";
+  const std::string shown = "none\\x0anet-dhcp: bound \\x1b]0;x\\x07";
+  Server server;
+  server.preference = 255;
+  {
+    Harness h;
+    h.client.start(h.now);
+    h.deliver(server.reply(h.sent(), MessageType::Advertise));
+    Server empty = server;
+    empty.ia_status = Status{StatusCode::NoAddrsAvail, raw};
+    h.deliver(empty.reply(h.sent(), MessageType::Reply));
+    Event e = h.event();
+    REQUIRE(e.kind == Event::Kind::Failed);
+    CHECK(e.message == "NoAddrsAvail: " + shown);
+    CHECK(h.client.counters().last_status_message == e.message);
+  }
+  {
+    Harness h;
+    h.client.start(h.now);
+    h.deliver(server.reply(h.sent(), MessageType::Advertise));
+    Server busy = server;
+    busy.top_status = Status{StatusCode::UnspecFail, raw};
+    h.deliver(busy.reply(h.sent(), MessageType::Reply));
+    CHECK(h.client.counters().last_status_message == "UnspecFail: " + shown);
+  }
+  {
+    Harness h;
+    h.client.start(h.now);
+    Server none = server;
+    none.ia_status = Status{StatusCode::NoAddrsAvail, raw};
+    none.top_status = Status{StatusCode::NoAddrsAvail, raw};
+    h.deliver(none.reply(h.sent(), MessageType::Advertise));
+    CHECK(h.client.counters().last_status_message == "NoAddrsAvail: " + shown);
+  }
+}
+
 // REQUEST: REQ_TIMEOUT 1 s doubling to REQ_MAX_RT 30 s, REQ_MAX_RC 10, then SOLICIT again.
 TEST_CASE("REQUEST retransmission limits", "[dhcp6]") {
   Harness h;
