@@ -13,6 +13,7 @@ namespace netdhcp {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+
 using Local = asio::local::stream_protocol;
 
 template <class Protocol>
@@ -101,10 +102,14 @@ asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::sock
   while (true) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(1 << 20);  // Docker's requests are a few kB
+    // A client that connects and then sends nothing (or a byte a minute) must not hold a
+    // session forever. Docker keeps idle connections open between calls and opens a new one
+    // when we close an idle one, so the bound covers the idle wait too.
+    stream.expires_after(read_timeout_);
     auto [read_error, bytes] = co_await http::async_read(stream, buffer, parser, use_awaitable_tuple);
     (void)bytes;
     if (read_error == http::error::end_of_stream || read_error == asio::error::eof ||
-        read_error == asio::error::connection_reset)
+        read_error == asio::error::connection_reset || read_error == beast::error::timeout)
       break;
     http::response<http::string_body> response;
     if (read_error) {
@@ -130,6 +135,7 @@ asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::sock
     if (response[http::field::content_type].empty())
       response.set(http::field::content_type, "application/vnd.docker.plugins.v1+json");
     response.prepare_payload();
+    stream.expires_after(write_timeout_);
     auto [write_error, written] = co_await http::async_write(stream, response, use_awaitable_tuple);
     (void)written;
     if (write_error || !response.keep_alive()) break;

@@ -3,6 +3,7 @@
 // handler coroutine, its reply goes back. One coroutine per connection.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -23,6 +24,12 @@ class BasicHttpServer {
   ~BasicHttpServer();
   void start();
   void stop();
+  // How long a connection may sit idle (or trickle a request) before it is closed, and how
+  // long a reply may take to be written. Defaults: 60 s and 10 s.
+  void set_timeouts(std::chrono::milliseconds read, std::chrono::milliseconds write) {
+    read_timeout_ = read;
+    write_timeout_ = write;
+  }
 
  protected:
   BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler);
@@ -32,6 +39,8 @@ class BasicHttpServer {
   typename Protocol::acceptor acceptor_;
   std::string path_;  // the socket file to remove at stop (Unix sockets only)
   RequestHandler handler_;
+  std::chrono::milliseconds read_timeout_{std::chrono::seconds(60)};
+  std::chrono::milliseconds write_timeout_{std::chrono::seconds(10)};
 };
 
 class HttpServer : public BasicHttpServer<asio::local::stream_protocol> {

@@ -87,7 +87,7 @@ stop_daemon 9
 # Down past T1 (2 s): the restarted daemon must pick up renewals that are already due.
 for id in "${ids[@]}"; do
   a=$(awk '{print $1}' "$OUT/before-${id:0:12}")
-  lab_wait 10 kea_idle "$KEA4" "${a%/24}" 3
+  require "${a%/24} idle at Kea before the kill" lab_wait 10 kea_idle "$KEA4" "${a%/24}" 3
 done
 counts_at_kill=()
 for id in "${ids[@]}"; do a=$(awk '{print $1}' "$OUT/before-${id:0:12}"); counts_at_kill+=("$(kea_count "$KEA4" "${a%/24}")"); done
@@ -159,14 +159,13 @@ docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge
   -o ignore_conflicts=true ndslow >/dev/null
 docker run --rm --label "$LABEL" --network ndslow "$BUSYBOX_IMAGE" true > "$OUT/mid-create" 2>&1 &
 runner=$!
-lab_wait 10 bash -c "ip -o link | grep -q ' dh-'"
+require "mid-create: CreateEndpoint has made its links" lab_wait 10 bash -c "ip -o link | grep -q ' dh-'"
 check "mid-create: a record exists while CreateEndpoint waits" bash -c "ls '$STATE/endpoints' | grep -q '\.json\$'"
 stop_daemon 9
 start_daemon
 check "mid-create: the next start removes the half-made links" lab_wait 10 bash -c "! ip -o link | grep -q ' dh-'"
 check "mid-create: and its record" lab_wait 5 bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
-lab_wait 40 bash -c "! kill -0 $runner 2>/dev/null"
-check "mid-create: docker run failed (it did not hang)" bash -c "! kill -0 $runner 2>/dev/null"
+check "mid-create: docker run failed (it did not hang)" lab_wait 40 bash -c "! kill -0 $runner 2>/dev/null"
 docker network rm ndslow >/dev/null 2>&1
 lab_kea4 6 2 4
 
@@ -176,7 +175,7 @@ lab_kea4 12 2 4  # 8 s between T2 and expiry: time to bring the server back
 docker network rm ndlife >/dev/null
 docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" ndlife4 >/dev/null
 cid=$(docker run -d --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" sleep 600)
-lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.'"
+require "server away: the container has its lease" lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.'"
 addr=$(docker exec "$cid" ip -o addr show eth0 | awk '$3 == "inet" {print $4}')
 lab_stop "$LAB_KEA4_PID"
 check "server away: RENEWING after T1" lab_wait 5 state_is "$cid" ndlife4 renewing
@@ -217,7 +216,7 @@ docker rm -f "$cid" >/dev/null
 if [ -n "$STARTED_DOCKERD_PID" ] && [ "${DOCKERD_RESTARTS:-1}" = 1 ]; then
   n=10
   for i in $(seq 1 $n); do docker run -d --restart=always --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" sleep 600 >/dev/null; done
-  lab_wait 20 bash -c "[ \$(docker ps -q --filter label=$LABEL | wc -l) -eq $n ]"
+  require "dockerd restart: $n restart=always containers run" lab_wait 20 bash -c "[ \$(docker ps -q --filter label=$LABEL | wc -l) -eq $n ]"
   stop_started_dockerd
   started=$(date +%s%N)
   ensure_dockerd
@@ -241,7 +240,7 @@ if [ -n "$STARTED_DOCKERD_PID" ] && [ "${DOCKERD_RESTARTS:-1}" = 1 ]; then
   # for about 15 s per container while it restores them.
   n=3
   for i in $(seq 1 $n); do docker run -d --restart=always --label "$LABEL" --network ndlife4 "$BUSYBOX_IMAGE" sleep 600 >/dev/null; done
-  lab_wait 20 bash -c "[ \$(docker ps -q --filter label=$LABEL | wc -l) -eq $n ]"
+  require "dockerd restart: $n restart=always containers run" lab_wait 20 bash -c "[ \$(docker ps -q --filter label=$LABEL | wc -l) -eq $n ]"
   stop_started_dockerd
   stop_daemon TERM
   check "net-dhcp stopped: its socket is gone" [ ! -e "$SOCKET" ]

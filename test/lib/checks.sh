@@ -6,6 +6,9 @@ ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
 # check NAME COMMAND...: passes if the command succeeds.
 check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+# require NAME COMMAND...: a precondition of the checks after it; a failure only when it fails
+# (so a wait that timed out is never silently ignored).
+require() { local name=$1; shift; "$@" || not_ok "precondition: $name"; }
 
 # json_field FILE LINE EXPR: a python expression over the LINE-th JSON line of FILE (as `o`)
 # and all of them (as `rows`).
