@@ -106,6 +106,19 @@ std::string describe_status(const Status& status) {
   return text;
 }
 
+// RFC 8415 18.2.1: "The first Solicit message from the client on the interface SHOULD be
+// delayed by a random amount of time between 0 and SOL_MAX_DELAY. In the case of a Solicit
+// message transmitted when DHCP is initiated by IPv6 Neighbor Discovery, the delay gives the
+// amount of time to wait after IPv6 Neighbor Discovery causes the client to invoke the stateful
+// address autoconfiguration protocol." SOL_MAX_DELAY is 1 s; the caller picks a range inside it,
+// the lower end leaving its Router Solicitation time to be answered.
+Duration initial_solicit_delay(const ClientConfig& config, const RandomSource& random) {
+  constexpr Duration SOL_MAX_DELAY = 1s;
+  Duration low = std::min(config.initial_delay_min, SOL_MAX_DELAY);
+  Duration high = std::clamp(config.initial_delay_max, low, SOL_MAX_DELAY);
+  return random_between(random, low, high);
+}
+
 std::uint16_t elapsed_hundredths(TimePoint start, TimePoint now, unsigned count) {
   if (count == 0) return 0;  // RFC 8415 21.9: 0 in the first message of an exchange
   auto cs = std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count() / 10;
@@ -213,7 +226,7 @@ void Client::start(TimePoint now) {
   counters_ = {};
   lease_.reset();
   reported_.reset();
-  Duration delay = random_between(random_, Duration::zero(), config_.initial_delay_max);
+  Duration delay = initial_solicit_delay(config_, random_);
   if (delay > Duration::zero()) {
     state_ = State::Init;
     deadline_ = now + delay;

@@ -51,6 +51,9 @@ struct ClientConfig {
   std::string fqdn;  // option 39; empty: not sent
   bool rapid_commit = false;
   Duration initial_delay_max{0};  // RFC 8415 18.2.1 SOL_MAX_DELAY is a SHOULD; 0 = none
+  // At least this long before the first SOLICIT (0: none): time for the Router Solicitation
+  // that the socket sends first to be answered (see Dhcp6UdpSocket::open).
+  Duration initial_delay_min{0};
 };
 
 struct Transmit {

@@ -31,6 +31,17 @@ std::optional<std::vector<OnLinkPrefix>> parse_router_advertisement(ByteView icm
   return prefixes;
 }
 
+void encode_router_solicitation(const MacAddress& mac, Bytes& out) {
+  ByteWriter w(out);
+  w.u8(133);  // Router Solicitation
+  w.u8(0);    // code
+  w.u16(0);   // checksum
+  w.u32(0);   // reserved
+  w.u8(1);    // Source Link-Layer Address
+  w.u8(1);    // length in units of 8 octets
+  for (std::uint8_t octet : mac.octets) w.u8(octet);
+}
+
 bool prefix_contains(const OnLinkPrefix& prefix, const Ipv6Address& address) {
   for (int bit = 0; bit < prefix.length; ++bit) {
     int byte = bit / 8, mask = 0x80 >> (bit % 8);

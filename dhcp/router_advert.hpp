@@ -24,4 +24,9 @@ std::optional<std::vector<OnLinkPrefix>> parse_router_advertisement(ByteView icm
 // True if `address` lies inside `prefix`.
 bool prefix_contains(const OnLinkPrefix& prefix, const Ipv6Address& address);
 
+// Appends an ICMPv6 Router Solicitation (RFC 4861 section 4.1) with a Source Link-Layer Address
+// option (section 4.6.1) for `mac`, checksum left 0 for the kernel (raw ICMPv6 sockets fill it).
+// A router, or a DHCPv6 server answering it with an RA, learns our link-layer address from it.
+void encode_router_solicitation(const MacAddress& mac, Bytes& out);
+
 }  // namespace netdhcp

@@ -7,9 +7,46 @@
 #include <cstring>
 #include <thread>
 
+#include "dhcp/router_advert.hpp"
+#include "src/log.hpp"
+
 namespace netdhcp {
 
 namespace {
+
+// RFC 4861 6.3.7: a host sends Router Solicitations when an interface is enabled; the container
+// end has accept_ra=0 in the host namespace, so its kernel sends none, and we send one before
+// the first SOLICIT. Why it matters: dnsmasq looks a DHCPv6 client's MAC up in its host's
+// neighbour table before it answers, and when the client is not there it sends a Neighbor
+// Solicitation and sleeps 100 ms (get_client_mac() in its dhcp6.c), for every new client. A
+// router, or dnsmasq answering the RS with a unicast RA, puts us in that table first.
+Result<void> send_router_solicitation(const InterfaceInfo& interface, const Ipv6Address& link_local) {
+  UniqueFd fd(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6));
+  if (!fd) return system_error("ICMPv6 socket", errno);
+  int hops = 255;  // RFC 4861 6.1.1: an RS with another hop limit is dropped
+  int index = interface.index;
+  if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops) < 0 ||
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) < 0)
+    return system_error("ICMPv6 socket options", errno);
+  sockaddr_in6 local{};
+  local.sin6_family = AF_INET6;
+  std::memcpy(&local.sin6_addr, link_local.octets.data(), 16);
+  local.sin6_scope_id = static_cast<std::uint32_t>(index);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0)
+    return system_error("binding the ICMPv6 socket to " + link_local.to_string(), errno);
+  Bytes solicitation;
+  encode_router_solicitation(interface.mac, solicitation);
+  sockaddr_in6 all_routers{};
+  all_routers.sin6_family = AF_INET6;
+  all_routers.sin6_addr.s6_addr[0] = 0xff;
+  all_routers.sin6_addr.s6_addr[1] = 0x02;
+  all_routers.sin6_addr.s6_addr[15] = 0x02;  // ff02::2
+  all_routers.sin6_scope_id = static_cast<std::uint32_t>(index);
+  if (::sendto(fd.get(), solicitation.data(), solicitation.size(), 0, reinterpret_cast<sockaddr*>(&all_routers),
+               sizeof all_routers) < 0)
+    return system_error("sending a Router Solicitation on " + interface.name, errno);
+  return {};
+}
 
 Result<UniqueFd> bind_client_socket(const InterfaceInfo& interface, const Ipv6Address& link_local, bool freebind) {
   UniqueFd fd(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -47,7 +84,13 @@ Result<Dhcp6UdpSocket> Dhcp6UdpSocket::open(const InterfaceInfo& interface, Time
   while (true) {
     if (auto address = link_local_address(interface.name)) {
       auto fd = bind_client_socket(interface, *address, while_tentative);
-      if (fd) return Dhcp6UdpSocket(std::move(*fd), interface);
+      if (fd) {
+        // Not from a tentative address (RFC 4862 5.4), and only worth it before a SOLICIT.
+        if (!while_tentative)
+          if (auto sent = send_router_solicitation(interface, *address); !sent)
+            log::debug("DHCPv6 on " + interface.name + ": no Router Solicitation: " + sent.error().message);
+        return Dhcp6UdpSocket(std::move(*fd), interface);
+      }
       last = fd.error();
       if (last.errno_value != EADDRNOTAVAIL) return last;
       last.message += " (the address is still tentative: duplicate address detection)";

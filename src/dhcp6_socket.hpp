@@ -39,8 +39,15 @@ class Dhcp6UdpSocket final : public Dhcp6Socket {
   // replies to the tentative address are dropped by the kernel until DAD ends (the client
   // retransmits). Used when the interface has just moved into a container, so that a RELEASE
   // on a quick `docker rm` is not lost.
+  // Without `while_tentative`, it then sends one Router Solicitation from that address (best
+  // effort): a DHCPv6 server such as dnsmasq answers a client it has never seen 100 ms sooner
+  // once the client is in its neighbour table (see send_router_solicitation).
   // Errors: no link-local address by the deadline, socket or bind failures.
   static Result<Dhcp6UdpSocket> open(const InterfaceInfo& interface, TimePoint deadline, bool while_tentative = false);
+  // What the first SOLICIT waits after that Router Solicitation (dhcp6::ClientConfig's
+  // initial_delay_min): dnsmasq reads its DHCPv6 socket before its ICMPv6 one, so a SOLICIT
+  // that arrives with the RS is handled first, and pays the 100 ms.
+  static constexpr Duration kRouterSolicitationLead = std::chrono::milliseconds(5);
 
   int wait_handle() const override { return fd_.get(); }
   std::optional<ReceivedDhcp6> read() override;

@@ -232,6 +232,7 @@ void Endpoint::make_clients(int mtu) {
     c6.iaid = iaid;
     c6.fqdn = hostname;
     c6.rapid_commit = config_.options.rapid_commit;
+    c6.initial_delay_min = Dhcp6UdpSocket::kRouterSolicitationLead;  // see Dhcp6UdpSocket::open
     client6_ = std::make_shared<dhcp6::Client>(c6, make_random());
   }
 }

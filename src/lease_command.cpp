@@ -403,6 +403,7 @@ int lease_command(int argc, char** argv) {
   config.iaid = iaid;
   config.fqdn = options.hostname;
   config.rapid_commit = options.rapid_commit;
+  config.initial_delay_min = Dhcp6UdpSocket::kRouterSolicitationLead;
   dhcp6::Client client(config, make_random());
   Dhcp6Session session(io.get_executor(), client, *socket);
   client.start(Clock::now());

@@ -25,7 +25,7 @@ echo "# dnsmasq $(dnsmasq --version | head -1 | awk '{print $3}')"
 lab_dnsmasq --dhcp-range=198.18.0.100,198.18.0.199,255.255.255.0,2m --no-ping \
   --dhcp-option=121,198.18.5.0/24,198.18.0.1,0.0.0.0/0,198.18.0.1 --dhcp-option=119,lab.test,example.test \
   --dhcp-range=fd00:18::100,fd00:18::1ff,64,2m --dhcp-option=option6:dns-server,[fd00:18::1] \
-  --dhcp-rapid-commit --dhcp-host=02:00:00:00:02:01,198.18.0.60
+  --dhcp-rapid-commit --dhcp-host=02:00:00:00:02:01,198.18.0.60 --enable-ra
 LEASES=$LAB_DIR/dnsmasq/leases
 
 new_client
@@ -76,6 +76,24 @@ check "dnsmasq v6: lease database has the address" grep -q " $addr6 " "$LEASES"
 lease "$ns" --ipv6 --json --release > "$OUT/d9" 2>&1
 check "dnsmasq v6: same DUID/IAID gets the same address" json_true "$OUT/d9" "o['address'].split('/')[0] == '$addr6'"
 check "dnsmasq v6: release removes it from the database" lab_wait 5 bash -c "! grep -q ' $addr6 ' '$LEASES'"
+
+# A client whose kernel sends no Router Solicitation (accept_ra=0 before its link is up, like
+# the daemon's container end in the host namespace): net-dhcp sends one before its SOLICIT, so
+# that dnsmasq has the client's MAC and does not sleep 100 ms for it (get_client_mac()).
+quiet_ns="nd-quiet-$LAB_ID"
+ip netns add "$quiet_ns" && LAB_CLIENT_NS+=("$quiet_ns")
+ip link add "ndv${LAB_ID}q" type veth peer name lan0 netns "$quiet_ns"
+ip link set "ndv${LAB_ID}q" master "$LAB_BRIDGE" up
+ip netns exec "$quiet_ns" sysctl -qw net.ipv6.conf.lan0.accept_ra=0 net.ipv6.conf.lan0.accept_dad=0
+ip -n "$quiet_ns" link set lan0 address 02:00:00:00:01:fe up
+lease "$quiet_ns" --ipv6 --json > "$OUT/d10" 2>&1
+check "dnsmasq v6: a Router Solicitation with our MAC before the SOLICIT" \
+  python3 -c 'import sys
+log = open(sys.argv[1]).read()
+rs = log.find("RTR-SOLICIT(lan0) 02:00:00:00:01:fe")
+solicit = log.find("DHCPSOLICIT(lan0) 00:03:00:01:02:00:00:00:01:fe")
+sys.exit(0 if 0 <= rs < solicit else 1)' "$LAB_DIR/dnsmasq/log"
+check "dnsmasq v6: that client gets its lease" json_true "$OUT/d10" "o['address'].startswith('fd00:18::')"
 
 lab_stop "$LAB_DNSMASQ_PID"
 new_client

@@ -122,6 +122,49 @@ TEST_CASE("SOLICIT contents and first retransmission", "[dhcp6]") {
   }
 }
 
+// RFC 8415 18.2.1: with a minimum initial delay (time for our Router Solicitation to be
+// answered) nothing goes out at start; the SOLICIT leaves when the delay ends, as the first
+// message of its exchange, and its retransmission is timed from then.
+TEST_CASE("first SOLICIT waits the minimum initial delay", "[dhcp6]") {
+  ClientConfig config = Harness::default_config();
+  config.initial_delay_min = 5ms;
+  Harness h(config);
+  h.client.start(h.now);
+  CHECK_FALSE(h.client.pop_transmit());
+  CHECK(h.client.state() == State::Init);
+  REQUIRE(h.client.next_deadline());
+  CHECK(*h.client.next_deadline() - h.now == 5ms);
+  h.now += 4ms;
+  h.client.on_timeout(h.now);
+  CHECK_FALSE(h.client.pop_transmit());
+  h.advance_to_deadline();
+  Message solicit = h.sent_message();
+  CHECK(solicit.type == MessageType::Solicit);
+  CHECK(hex(solicit.find(option::ElapsedTime)->data) == "0000");
+  double rt = seconds(*h.client.next_deadline() - h.now);
+  CHECK(rt > 1.0);
+  CHECK(rt <= 1.1 + 1e-9);
+  CHECK(h.client.counters().solicits_sent == 1);
+}
+
+// The delay is drawn between the minimum and the maximum, and neither end passes
+// SOL_MAX_DELAY (1 s, RFC 8415 7.6).
+TEST_CASE("initial SOLICIT delay range", "[dhcp6]") {
+  auto delay = [](Duration low, Duration high, std::uint32_t random) {
+    ClientConfig config = Harness::default_config();
+    config.initial_delay_min = low;
+    config.initial_delay_max = high;
+    Harness h(config, sequence_random({random}));
+    h.client.start(h.now);
+    return *h.client.next_deadline() - h.now;
+  };
+  CHECK(delay(10ms, 30ms, 0) == 10ms);
+  CHECK(delay(10ms, 30ms, 0xffffffffu) == 30ms);
+  CHECK(delay(10ms, 0ms, 0x7fffffffu) == 10ms);  // a maximum below the minimum: the minimum
+  CHECK(delay(5s, 0ms, 0) == 1s);
+  CHECK(delay(0ms, 5s, 0xffffffffu) == 1s);
+}
+
 // Advertises are collected for the first RT; the highest preference wins.
 TEST_CASE("collect ADVERTISEs, REQUEST the best", "[dhcp6]") {
   Harness h;

@@ -95,3 +95,12 @@ TEST_CASE("router advertisement on-link prefixes", "[wire][ra]") {
   REQUIRE(none);
   CHECK(none->empty());
 }
+
+// The Router Solicitation sent before the first SOLICIT: type 133, code 0, checksum and reserved
+// 0, then our MAC as Source Link-Layer Address (RFC 4861 4.1, 4.6.1); 16 bytes.
+TEST_CASE("router solicitation with our link-layer address", "[wire][ra]") {
+  Bytes rs;
+  encode_router_solicitation(*MacAddress::parse("02:00:00:00:03:01"), rs);
+  CHECK(hex(rs) == "85000000000000000101020000000301");
+  CHECK_FALSE(parse_router_advertisement(rs));  // not mistaken for an RA
+}
