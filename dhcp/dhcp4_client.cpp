@@ -577,7 +577,11 @@ void Client::on_timeout(TimePoint now) {
 }
 
 void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous) {
-  outbox_.emit(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
+  LossReason loss = kind == Event::Kind::Expired    ? LossReason::Expired
+                    : kind == Event::Kind::Nak      ? LossReason::Nak
+                    : kind == Event::Kind::Declined ? LossReason::Declined
+                                                    : LossReason::None;
+  outbox_.emit(Event{kind, std::move(lease), std::move(previous), std::move(message), state_, loss});
 }
 
 }  // namespace netdhcp::dhcp4

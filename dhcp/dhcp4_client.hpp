@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "dhcp/clock.hpp"
-#include "dhcp/outbox.hpp"
 #include "dhcp/dhcp4_packet.hpp"
+#include "dhcp/loss_reason.hpp"
+#include "dhcp/outbox.hpp"
 
 namespace netdhcp::dhcp4 {
 
@@ -97,8 +98,9 @@ struct Event {
   Kind kind;
   Lease lease;                    // the new lease, or the one lost / released
   std::optional<Lease> previous;  // AddressChanged: the lease it replaces
-  std::string message;            // NAK text (option 56), conflict details
+  std::string message;            // NAK text (option 56, escaped), conflict details
   State from = State::Stopped;    // the state the client was in when this happened
+  LossReason loss = LossReason::None;  // Expired, Nak, Declined: why the lease was lost
 };
 std::string_view to_string(Event::Kind kind);
 

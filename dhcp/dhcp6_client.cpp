@@ -98,14 +98,6 @@ void choose_renewal_times(Lease& lease, std::uint32_t t1, std::uint32_t t2) {
   lease.t1 = std::min(lease.t1, lease.t2);
 }
 
-// "NoAddrsAvail: <the server's message>", the message escaped: it goes into events, counters
-// and from there into logs and error texts.
-std::string describe_status(const Status& status) {
-  std::string text(to_string(status.code));
-  if (!status.message.empty()) text += ": " + printable(status.message);
-  return text;
-}
-
 // RFC 8415 18.2.1: "The first Solicit message from the client on the interface SHOULD be
 // delayed by a random amount of time between 0 and SOL_MAX_DELAY. In the case of a Solicit
 // message transmitted when DHCP is initiated by IPv6 Neighbor Discovery, the delay gives the
@@ -117,6 +109,14 @@ Duration initial_solicit_delay(const ClientConfig& config, const RandomSource& r
   Duration low = std::min(config.initial_delay_min, SOL_MAX_DELAY);
   Duration high = std::clamp(config.initial_delay_max, low, SOL_MAX_DELAY);
   return random_between(random, low, high);
+}
+
+// "NoAddrsAvail: <the server's message>", the message escaped: it goes into events, counters
+// and from there into logs and error texts.
+std::string describe_status(const Status& status) {
+  std::string text(to_string(status.code));
+  if (!status.message.empty()) text += ": " + printable(status.message);
+  return text;
 }
 
 std::uint16_t elapsed_hundredths(TimePoint start, TimePoint now, unsigned count) {
@@ -239,7 +239,7 @@ void Client::resume(const Lease& lease, TimePoint now) {
   counters_ = {};
   reported_ = lease;
   if (now >= lease.expires_at()) {
-    lose_lease(now, Event::Kind::Expired, "saved lease expired");
+    lose_lease(now, Event::Kind::Expired, LossReason::Expired, "saved lease expired");
     return;
   }
   lease_ = lease;
@@ -306,17 +306,17 @@ bool Client::awaits_reply(const Message& reply) const {
   return false;
 }
 
-std::optional<Lease> Client::lease_from(const Message& m, Ipv6Address source, std::string& problem) const {
+std::optional<Lease> Client::lease_from(const Message& m, Ipv6Address source, Refusal& refusal) const {
   for (const auto& ia : m.ia_nas()) {
     if (ia.iaid != config_.iaid) continue;
     if (ia.status && ia.status->code != StatusCode::Success) {
-      problem = describe_status(*ia.status);
+      refusal = {Refusal::Kind::IaStatus, ia.status->code, describe_status(*ia.status)};
       return std::nullopt;
     }
     // RFC 8415 section 21.4: "If a client receives an IA_NA with T1 greater than T2 and both
     // T1 and T2 are greater than 0, the client discards the IA_NA option".
     if (ia.t1 > 0 && ia.t2 > 0 && ia.t1 > ia.t2) {
-      problem = "IA_NA with T1 > T2";
+      refusal = {Refusal::Kind::T1AboveT2, StatusCode::Success, "IA_NA with T1 > T2"};
       return std::nullopt;
     }
     // Prefer the address we hold or asked for, if the server still gives it.
@@ -329,7 +329,7 @@ std::optional<Lease> Client::lease_from(const Message& m, Ipv6Address source, st
       if (!chosen || ours) chosen = &a;
     }
     if (!chosen) {
-      problem = "no usable address in IA_NA";
+      refusal = {Refusal::Kind::NoUsableAddress, StatusCode::Success, "no usable address in IA_NA"};
       return std::nullopt;
     }
     Lease lease;
@@ -345,7 +345,7 @@ std::optional<Lease> Client::lease_from(const Message& m, Ipv6Address source, st
     choose_renewal_times(lease, ia.t1, ia.t2);
     return lease;
   }
-  problem = "no IA_NA for our IAID";
+  refusal = {Refusal::Kind::NoIaForUs, StatusCode::Success, "no IA_NA for our IAID"};
   return std::nullopt;
 }
 
@@ -359,11 +359,11 @@ void Client::on_packet(ByteView payload, TimePoint now, Ipv6Address source) {
   if (auto rt = m.sol_max_rt(); rt && *rt >= 60 && *rt <= 86400) sol_max_rt_ = Seconds(*rt);  // RFC 8415 21.24
 
   if (state_ == State::Soliciting && m.type == MessageType::Advertise) {
-    std::string problem;
+    Refusal refusal;
     // RFC 8415 section 18.2.9: ignore an Advertise with no addresses.
-    if (!lease_from(m, source, problem)) {
+    if (!lease_from(m, source, refusal)) {
       if (auto st = m.status()) counters_.last_status_message = describe_status(*st);
-      else counters_.last_status_message = problem;
+      else counters_.last_status_message = refusal.text;
       ++counters_.packets_ignored;
       return;
     }
@@ -406,11 +406,11 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
     if (status->code == StatusCode::NotOnLink && state_ == State::Requesting) enter_soliciting(now);
     return;
   }
-  std::string problem;
-  auto lease = lease_from(m, source, problem);
+  Refusal refusal;
+  auto lease = lease_from(m, source, refusal);
   if (!lease) {
-    counters_.last_status_message = problem;
-    bool no_binding = problem.rfind("NoBinding", 0) == 0;
+    counters_.last_status_message = refusal.text;
+    bool no_binding = refusal.kind == Refusal::Kind::IaStatus && refusal.status == StatusCode::NoBinding;
     if (no_binding && (state_ == State::Renewing || state_ == State::Rebinding)) {
       // RFC 8415 section 18.2.10.1: NoBinding to Renew/Rebind -> send a Request for the IA.
       requested_server_ = m.find(option::ServerId)->data;
@@ -419,13 +419,13 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
       return;
     }
     if (state_ == State::Requesting || state_ == State::Soliciting) {
-      emit(Event::Kind::Failed, lease_ ? *lease_ : Lease{}, problem);
+      emit(Event::Kind::Failed, lease_ ? *lease_ : Lease{}, refusal.text, std::nullopt, LossReason::Failed);
       enter_soliciting(now);
       return;
     }
-    if (problem == "no usable address in IA_NA" && lease_) {
+    if (refusal.kind == Refusal::Kind::NoUsableAddress && lease_) {
       // The server set our address's lifetimes to 0: it is gone.
-      lose_lease(now, Event::Kind::Expired, "server withdrew " + lease_->address.to_string());
+      lose_lease(now, Event::Kind::Expired, LossReason::Withdrawn, "server withdrew " + lease_->address.to_string());
     }
     return;
   }
@@ -446,11 +446,11 @@ void Client::enter_bound(Lease lease) {
   deadline_ = lease.renew_at();
 }
 
-void Client::lose_lease(TimePoint now, Event::Kind kind, std::string message) {
+void Client::lose_lease(TimePoint now, Event::Kind kind, LossReason reason, std::string message) {
   Lease lost = lease_ ? *lease_ : reported_ ? *reported_ : Lease{};
   lease_.reset();
   reported_.reset();
-  emit(kind, lost, std::move(message));
+  emit(kind, lost, std::move(message), std::nullopt, reason);
   enter_soliciting(now);
 }
 
@@ -492,7 +492,7 @@ void Client::on_timeout(TimePoint now) {
         break;
       case State::Rebinding:
         if (now >= lease_->expires_at()) {
-          lose_lease(now, Event::Kind::Expired, "valid lifetime ended without a reply");
+          lose_lease(now, Event::Kind::Expired, LossReason::Expired, "valid lifetime ended without a reply");
         } else {
           transmit(now);
         }
@@ -533,7 +533,7 @@ void Client::release(TimePoint now) {
 
 void Client::decline(TimePoint now) {
   if (!lease_) return;
-  emit(Event::Kind::Declined, *lease_, "duplicate address detected");
+  emit(Event::Kind::Declined, *lease_, "duplicate address detected", std::nullopt, LossReason::Declined);
   reported_.reset();
   begin(State::Declining, now, DEC_TIMEOUT, Duration::zero(), DEC_MAX_RC, std::nullopt);
 }
@@ -545,8 +545,9 @@ void Client::stop() {
   reported_.reset();
 }
 
-void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous) {
-  outbox_.emit(Event{kind, std::move(lease), std::move(previous), std::move(message), state_});
+void Client::emit(Event::Kind kind, Lease lease, std::string message, std::optional<Lease> previous,
+                  LossReason loss) {
+  outbox_.emit(Event{kind, std::move(lease), std::move(previous), std::move(message), state_, loss});
 }
 
 }  // namespace netdhcp::dhcp6

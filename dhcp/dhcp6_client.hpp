@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "dhcp/clock.hpp"
-#include "dhcp/outbox.hpp"
 #include "dhcp/dhcp6_packet.hpp"
+#include "dhcp/loss_reason.hpp"
+#include "dhcp/outbox.hpp"
 
 namespace netdhcp::dhcp6 {
 
@@ -66,10 +67,20 @@ struct Event {
   Kind kind;
   Lease lease;
   std::optional<Lease> previous;
-  std::string message;  // status text from the server
+  std::string message;  // status text from the server (escaped)
   State from = State::Stopped;    // the state the client was in when this happened
+  LossReason loss = LossReason::None;  // Expired, Withdrawn, Declined, Failed: why
 };
 std::string_view to_string(Event::Kind kind);
+
+// Why a message gave no lease: what the client does next depends on the kind and the typed
+// status code, never on the text (which is for people).
+struct Refusal {
+  enum class Kind { NoIaForUs, IaStatus, T1AboveT2, NoUsableAddress };
+  Kind kind = Kind::NoIaForUs;
+  StatusCode status = StatusCode::Success;  // Kind::IaStatus: the IA_NA's status code
+  std::string text;                         // "NoAddrsAvail: <server message>", escaped
+};
 
 struct Counters {
   unsigned solicits_sent = 0;
@@ -131,13 +142,13 @@ class Client {
   void enter_soliciting(TimePoint now);
   void enter_requesting(TimePoint now);
   void enter_bound(Lease lease);
-  void lose_lease(TimePoint now, Event::Kind kind, std::string message);
+  void lose_lease(TimePoint now, Event::Kind kind, LossReason reason, std::string message);
   bool accepts(const Message& m) const;
   bool awaits_reply(const Message& reply) const;
-  std::optional<Lease> lease_from(const Message& m, Ipv6Address source, std::string& problem) const;
+  std::optional<Lease> lease_from(const Message& m, Ipv6Address source, Refusal& refusal) const;
   void handle_reply(const Message& m, TimePoint now, Ipv6Address source);
   void emit(Event::Kind kind, Lease lease, std::string message = {},
-            std::optional<Lease> previous = std::nullopt);
+            std::optional<Lease> previous = std::nullopt, LossReason loss = LossReason::None);
 
   ClientConfig config_;
   RandomSource random_;

@@ -606,8 +606,7 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
   }
   if (e.kind == Kind::Renewed) log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
   if (metrics_)
-    metrics_->lease_event(Metrics::Family::V4, dhcp4::to_string(e.kind),
-                          lease4_ ? std::optional(Clock::now() - lease4_->acquired_at) : std::nullopt);
+    metrics_->lease_event(e, lease4_ ? std::optional(Clock::now() - lease4_->acquired_at) : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
   if (phase_ != EndpointPhase::Creating) save();
@@ -634,9 +633,8 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
       return;
   }
   if (metrics_)  // (after Failed the lease kept is an old one: no round trip to measure)
-    metrics_->lease_event(Metrics::Family::V6, dhcp6::to_string(e.kind),
-                          lease6_ && e.kind != Kind::Failed ? std::optional(Clock::now() - lease6_->acquired_at)
-                                                            : std::nullopt);
+    metrics_->lease_event(e, lease6_ && e.kind != Kind::Failed ? std::optional(Clock::now() - lease6_->acquired_at)
+                                                               : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
   if (phase_ != EndpointPhase::Creating) save();

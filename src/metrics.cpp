@@ -5,11 +5,31 @@
 
 namespace netdhcp {
 
-void Metrics::lease_event(Family f, std::string_view kind, std::optional<Duration> round_trip) {
-  auto& p = family(f);
-  if (kind == "bound") ++p.obtained;
-  else if (kind == "renewed" || kind == "address-changed") ++p.renewed;
-  else ++p.lost[std::string(kind)];
+void Metrics::lease_event(const dhcp4::Event& e, std::optional<Duration> round_trip) {
+  using Kind = dhcp4::Event::Kind;
+  Outcome outcome = e.kind == Kind::Bound                                    ? Outcome::Obtained
+                    : e.kind == Kind::Renewed || e.kind == Kind::AddressChanged ? Outcome::Renewed
+                    : e.loss != LossReason::None                             ? Outcome::Lost
+                                                                             : Outcome::Uncounted;
+  count(v4_, outcome, e.loss, round_trip);
+}
+
+void Metrics::lease_event(const dhcp6::Event& e, std::optional<Duration> round_trip) {
+  using Kind = dhcp6::Event::Kind;
+  Outcome outcome = e.kind == Kind::Bound                                    ? Outcome::Obtained
+                    : e.kind == Kind::Renewed || e.kind == Kind::AddressChanged ? Outcome::Renewed
+                    : e.loss != LossReason::None                             ? Outcome::Lost
+                                                                             : Outcome::Uncounted;
+  count(v6_, outcome, e.loss, round_trip);
+}
+
+void Metrics::count(PerFamily& p, Outcome outcome, LossReason loss, std::optional<Duration> round_trip) {
+  switch (outcome) {
+    case Outcome::Obtained: ++p.obtained; break;
+    case Outcome::Renewed: ++p.renewed; break;
+    case Outcome::Lost: ++p.lost[loss]; break;
+    case Outcome::Uncounted: return;
+  }
   if (!round_trip) return;
   double seconds = std::chrono::duration<double>(*round_trip).count();
   for (std::size_t i = 0; i < kBuckets.size(); ++i)
@@ -40,10 +60,10 @@ std::string Metrics::render(const Gauges& g) const {
   for (auto [f, p] : families) out << "netdhcp_leases_obtained_total{family=\"" << f << "\"} " << p->obtained << '\n';
   header("netdhcp_renewals_total", "counter", "Leases renewed or rebound");
   for (auto [f, p] : families) out << "netdhcp_renewals_total{family=\"" << f << "\"} " << p->renewed << '\n';
-  header("netdhcp_lease_losses_total", "counter", "Leases lost, by reason (expired, nak, declined, ...)");
+  header("netdhcp_lease_losses_total", "counter", "Leases lost, by reason (expired, nak, declined, withdrawn, failed)");
   for (auto [f, p] : families)
     for (const auto& [reason, n] : p->lost)
-      out << "netdhcp_lease_losses_total{family=\"" << f << "\",reason=\"" << reason << "\"} " << n << '\n';
+      out << "netdhcp_lease_losses_total{family=\"" << f << "\",reason=\"" << to_string(reason) << "\"} " << n << '\n';
   header("netdhcp_endpoint_create_failures_total", "counter", "CreateEndpoint calls that failed (no lease in time, ...)");
   out << "netdhcp_endpoint_create_failures_total " << create_failures_ << '\n';
   header("netdhcp_endpoints_readopted_total", "counter", "Endpoints carried on from a previous run of the daemon");

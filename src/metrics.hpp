@@ -11,17 +11,20 @@
 #include <string>
 
 #include "dhcp/clock.hpp"
+#include "dhcp/dhcp4_client.hpp"
+#include "dhcp/dhcp6_client.hpp"
+#include "dhcp/loss_reason.hpp"
 
 namespace netdhcp {
 
 class Metrics {
  public:
-  enum class Family { V4, V6 };
-
-  // A client's event, by the name dhcp4/dhcp6::to_string gives it: "bound" counts as obtained,
-  // "renewed" and "address-changed" as renewed, anything else as lost for that reason.
-  // `round_trip`: the time from the REQUEST (or RENEW/REBIND) to its answer, if there was one.
-  void lease_event(Family f, std::string_view kind, std::optional<Duration> round_trip);
+  // A client's event, by its typed kind and loss reason: Bound counts as obtained, Renewed and
+  // AddressChanged as renewed, an event with a loss reason as lost for that reason; Released
+  // (the owner's own doing) is not counted. `round_trip`: the time from the REQUEST (or
+  // RENEW/REBIND) to its answer, if there was one.
+  void lease_event(const dhcp4::Event& event, std::optional<Duration> round_trip);
+  void lease_event(const dhcp6::Event& event, std::optional<Duration> round_trip);
   void create_failed() { ++create_failures_; }
   void readopted() { ++readopted_; }
 
@@ -39,12 +42,13 @@ class Metrics {
   struct PerFamily {
     std::uint64_t obtained = 0;
     std::uint64_t renewed = 0;
-    std::map<std::string, std::uint64_t> lost;
+    std::map<LossReason, std::uint64_t> lost;
     std::array<std::uint64_t, kBuckets.size()> bucket{};
     std::uint64_t rtt_count = 0;
     double rtt_sum = 0;
   };
-  PerFamily& family(Family f) { return f == Family::V4 ? v4_ : v6_; }
+  enum class Outcome { Obtained, Renewed, Lost, Uncounted };
+  void count(PerFamily& p, Outcome outcome, LossReason loss, std::optional<Duration> round_trip);
   PerFamily v4_, v6_;
   std::uint64_t create_failures_ = 0;
   std::uint64_t readopted_ = 0;

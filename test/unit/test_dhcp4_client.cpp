@@ -313,6 +313,39 @@ TEST_CASE("NAK text is escaped", "[dhcp4]") {
   CHECK(h.client.counters().last_nak_message == nak.message);
 }
 
+// Each event that loses the lease says why as a typed reason.
+TEST_CASE("DHCPv4 loss reasons are typed", "[dhcp4]") {
+  Server server;
+  {
+    Harness h;
+    h.client.start(h.now);
+    h.deliver(server.reply(h.sent(), MessageType::Offer));
+    h.deliver(server.reply(h.sent(), MessageType::Nak));
+    CHECK(h.event().loss == LossReason::Nak);
+  }
+  {
+    Harness h;
+    Lease lease = h.bind(server);
+    h.now = lease.expires_at();
+    h.client.on_timeout(h.now);
+    std::vector<LossReason> reasons;
+    while (auto e = h.client.pop_event()) reasons.push_back(e->loss);
+    CHECK(reasons == std::vector<LossReason>{LossReason::Expired});
+  }
+  {
+    Harness h;
+    h.bind(server);
+    h.client.decline(h.now, "in use");
+    CHECK(h.event().loss == LossReason::Declined);
+  }
+  {
+    Harness h;
+    h.bind(server);
+    h.client.release(h.now);
+    CHECK(h.event().loss == LossReason::None);
+  }
+}
+
 // T1: unicast REQUEST with ciaddr and neither option 50 nor 54; the ACK renews.
 TEST_CASE("RENEWING at T1 unicasts to the server", "[dhcp4]") {
   Harness h;

@@ -432,6 +432,72 @@ TEST_CASE("DHCPv6 status text is escaped", "[dhcp6]") {
   }
 }
 
+// Events carry why a lease was lost as a typed reason, and the client acts on the typed
+// status code, not on its text: a status message that says "NoBinding" under another code is
+// not NoBinding.
+TEST_CASE("DHCPv6 loss reasons and status codes are typed", "[dhcp6]") {
+  Server server;
+  {  // the server sets the address's lifetimes to 0 in its Reply to RENEW
+    Harness h;
+    h.bind(server);
+    h.client.renew(h.now);
+    Server withdrawn = server;
+    withdrawn.preferred = withdrawn.valid = 0;
+    h.deliver(withdrawn.reply(h.sent(), MessageType::Reply));
+    Event e = h.event();
+    CHECK(e.kind == Event::Kind::Expired);
+    CHECK(e.loss == LossReason::Withdrawn);
+  }
+  {  // no answer until the valid lifetime ends
+    Harness h;
+    Lease lease = h.bind(server);
+    while (h.now < lease.expires_at()) {
+      h.advance_to_deadline();
+      while (h.client.pop_transmit()) {}
+    }
+    Event e = h.event();
+    CHECK(e.kind == Event::Kind::Expired);
+    CHECK(e.loss == LossReason::Expired);
+  }
+  {  // NoAddrsAvail to a REQUEST
+    Harness h;
+    h.client.start(h.now);
+    Server eager = server;
+    eager.preference = 255;
+    h.deliver(eager.reply(h.sent(), MessageType::Advertise));
+    Server empty = server;
+    empty.ia_status = Status{StatusCode::NoAddrsAvail, ""};
+    h.deliver(empty.reply(h.sent(), MessageType::Reply));
+    Event e = h.event();
+    CHECK(e.kind == Event::Kind::Failed);
+    CHECK(e.loss == LossReason::Failed);
+  }
+  {  // UnspecFail whose text starts with "NoBinding": no REQUEST, the RENEW is retransmitted
+    Harness h;
+    h.bind(server);
+    h.client.renew(h.now);
+    Server odd = server;
+    odd.ia_status = Status{StatusCode::UnspecFail, "NoBinding? try later"};
+    h.deliver(odd.reply(h.sent(), MessageType::Reply));
+    CHECK(h.client.state() == State::Renewing);
+    CHECK_FALSE(h.client.pop_transmit());
+    CHECK_FALSE(h.client.pop_event());
+  }
+  {  // bound, renewed and declined lose nothing
+    Harness h;
+    h.client.start(h.now);
+    Server eager = server;
+    eager.preference = 255;
+    h.deliver(eager.reply(h.sent(), MessageType::Advertise));
+    h.deliver(server.reply(h.sent(), MessageType::Reply));
+    CHECK(h.event().loss == LossReason::None);
+    h.client.decline(h.now);
+    Event declined = h.event();
+    CHECK(declined.kind == Event::Kind::Declined);
+    CHECK(declined.loss == LossReason::Declined);
+  }
+}
+
 // REQUEST: REQ_TIMEOUT 1 s doubling to REQ_MAX_RT 30 s, REQ_MAX_RC 10, then SOLICIT again.
 TEST_CASE("REQUEST retransmission limits", "[dhcp6]") {
   Harness h;

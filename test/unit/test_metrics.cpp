@@ -1,0 +1,65 @@
+// Metrics count lease events by their typed kind and loss reason, never by names.
+#include <catch2/catch.hpp>
+
+#include "src/metrics.hpp"
+
+using namespace netdhcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+// DHCPv4: Bound is obtained, Renewed and AddressChanged are renewals, Expired/Nak/Declined are
+// losses by reason; Released (the owner's own doing) is not counted.
+TEST_CASE("metrics classify DHCPv4 events", "[metrics]") {
+  using Kind = dhcp4::Event::Kind;
+  Metrics metrics;
+  auto event = [](Kind kind, LossReason loss) {
+    dhcp4::Event e{kind, {}, {}, {}, dhcp4::State::Bound};
+    e.loss = loss;
+    return e;
+  };
+  metrics.lease_event(event(Kind::Bound, LossReason::None), 2ms);
+  metrics.lease_event(event(Kind::Renewed, LossReason::None), 3ms);
+  metrics.lease_event(event(Kind::AddressChanged, LossReason::None), std::nullopt);
+  metrics.lease_event(event(Kind::Expired, LossReason::Expired), std::nullopt);
+  metrics.lease_event(event(Kind::Nak, LossReason::Nak), std::nullopt);
+  metrics.lease_event(event(Kind::Nak, LossReason::Nak), std::nullopt);
+  metrics.lease_event(event(Kind::Declined, LossReason::Declined), std::nullopt);
+  metrics.lease_event(event(Kind::Released, LossReason::None), std::nullopt);
+  std::string text = metrics.render({});
+  CHECK(has_line(text, "netdhcp_leases_obtained_total{family=\"4\"} 1"));
+  CHECK(has_line(text, "netdhcp_renewals_total{family=\"4\"} 2"));
+  CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"4\",reason=\"expired\"} 1"));
+  CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"4\",reason=\"nak\"} 2"));
+  CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"4\",reason=\"declined\"} 1"));
+  CHECK(text.find("released") == std::string::npos);
+  CHECK(has_line(text, "netdhcp_dhcp_round_trip_seconds_count{family=\"4\"} 2"));
+  CHECK(has_line(text, "netdhcp_leases_obtained_total{family=\"6\"} 0"));
+}
+
+// DHCPv6: two Expired events with different reasons count apart (the server withdrawing the
+// address is not the lease running out); Failed counts as "failed".
+TEST_CASE("metrics classify DHCPv6 events by loss reason", "[metrics]") {
+  using Kind = dhcp6::Event::Kind;
+  Metrics metrics;
+  auto event = [](Kind kind, LossReason loss) {
+    dhcp6::Event e{kind, {}, {}, {}, dhcp6::State::Renewing};
+    e.loss = loss;
+    return e;
+  };
+  metrics.lease_event(event(Kind::Bound, LossReason::None), 1ms);
+  metrics.lease_event(event(Kind::Expired, LossReason::Withdrawn), std::nullopt);
+  metrics.lease_event(event(Kind::Expired, LossReason::Expired), std::nullopt);
+  metrics.lease_event(event(Kind::Failed, LossReason::Failed), std::nullopt);
+  std::string text = metrics.render({});
+  CHECK(has_line(text, "netdhcp_leases_obtained_total{family=\"6\"} 1"));
+  CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"6\",reason=\"withdrawn\"} 1"));
+  CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"6\",reason=\"expired\"} 1"));
+  CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"6\",reason=\"failed\"} 1"));
+}
