@@ -15,6 +15,7 @@
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
 #include "src/background.hpp"
+#include "src/container_facts.hpp"
 #include "src/host_paths.hpp"
 #include "src/log.hpp"
 #include "src/netlink_wait.hpp"
@@ -48,59 +49,6 @@ asio::awaitable<void> Endpoint::follow_keeping_alive(std::shared_ptr<Endpoint> s
 }
 
 namespace {
-
-// What can be learnt about a container from a process of it: the process must be in the
-// container's network namespace `ns` and have pivoted into the container's root (runc's init
-// is in the namespace before it pivots: its /etc/hostname would be the host's).
-struct ContainerFacts {
-  std::string hostname;  // its /etc/hostname (written by Docker)
-  std::string id;        // the 64 hex digits in its cgroup path (/docker/<id>, docker-<id>.scope)
-};
-
-std::string container_id_from_cgroup(const std::string& pid_dir) {
-  std::ifstream in(pid_dir + "/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      run = std::isxdigit(static_cast<unsigned char>(line[i])) ? run + 1 : 0;
-      bool ends = i + 1 == line.size() || !std::isxdigit(static_cast<unsigned char>(line[i + 1]));
-      if (run == 64 && ends) return line.substr(i + 1 - 64, 64);
-    }
-  }
-  return {};
-}
-
-std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
-  std::string wanted = "net:[" + std::to_string(ns.inode()) + "]";
-  // The host's root (not ours: as a managed plugin the daemon has its own).
-  struct stat host_root{};
-  if (::stat(host_root_dir().c_str(), &host_root) < 0) return std::nullopt;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) return std::nullopt;
-  std::optional<ContainerFacts> found;
-  while (auto* entry = ::readdir(proc)) {
-    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
-    std::string base = std::string("/proc/") + entry->d_name;
-    char link[64];
-    ssize_t n = ::readlink((base + "/ns/net").c_str(), link, sizeof link - 1);
-    if (n <= 0 || std::string(link, static_cast<std::size_t>(n)) != wanted) continue;
-    struct stat root{};
-    if (::stat((base + "/root").c_str(), &root) < 0 || (root.st_dev == host_root.st_dev && root.st_ino == host_root.st_ino))
-      continue;
-    ContainerFacts facts;
-    std::ifstream in(base + "/root/etc/hostname");
-    std::getline(in, facts.hostname);
-    while (!facts.hostname.empty() && std::isspace(static_cast<unsigned char>(facts.hostname.back()))) facts.hostname.pop_back();
-    facts.id = container_id_from_cgroup(base);
-    if (!facts.hostname.empty()) {
-      found = facts;
-      break;
-    }
-  }
-  ::closedir(proc);
-  return found;
-}
 
 InterfaceInfo interface_of(const netlink::Link& link) {
   InterfaceInfo info;
@@ -555,11 +503,15 @@ asio::awaitable<void> Endpoint::learn_container() {
   asio::steady_timer retry(executor_);
   TimePoint deadline = Clock::now() + 5s;
   std::optional<ContainerFacts> facts;
+  // Each look is a scan of /proc: start quickly (the container's process usually runs within
+  // a few ms of the follow), then back off, so a container that never starts costs ~10 scans.
+  Duration pause = 10ms;
   while (!facts && Clock::now() < deadline && *alive && !left_) {
     facts = container_facts(*netns_);
     if (!facts) {
-      retry.expires_after(20ms);
+      retry.expires_after(pause);
       co_await retry.async_wait(use_awaitable_tuple);
+      pause = std::min<Duration>(pause * 2, 640ms);
     }
   }
   if (!facts || !*alive || left_) co_return;

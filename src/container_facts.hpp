@@ -1,0 +1,31 @@
+// What the daemon can learn about a container without asking dockerd: Docker tells network
+// drivers neither the container's id nor its hostname, but once the container's first process
+// runs in the sandbox's network namespace, /proc has both (its cgroup, its /etc/hostname).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "netlink/namespace.hpp"
+
+namespace netdhcp {
+
+struct ContainerFacts {
+  std::string hostname;  // its /etc/hostname (written by Docker), without trailing white space
+  std::string id;        // the 64 hex digits in its cgroup path (/docker/<id>, docker-<id>.scope)
+};
+
+// Looks for a process in the network namespace `ns` that has pivoted into a root of its own
+// (runc's init is in the namespace before it pivots: its /etc/hostname would be the host's).
+// Nothing the container controls can block or grow this: /etc/hostname is opened without
+// blocking, must be a regular file, and at most kMaxHostnameFile bytes of it are read.
+// Returns nothing while no such process runs, or when its hostname is empty or unreadable.
+std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns);
+
+// The hostname in the first line of `file` (a path inside a container's root, reached through
+// /proc/PID/root), read as container_facts does. Exposed for the tests.
+std::optional<std::string> read_container_hostname(const std::string& file);
+
+constexpr std::size_t kMaxHostnameFile = 256;  // a hostname is at most 253 bytes (RFC 1035)
+
+}  // namespace netdhcp
