@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 
 #include "src/log.hpp"
+#include "src/spawn.hpp"
 
 namespace netdhcp {
 
@@ -71,7 +72,7 @@ Result<std::unique_ptr<TcpHttpServer>> TcpHttpServer::listen(asio::any_io_execut
 }
 
 template <class Protocol>
-void BasicHttpServer<Protocol>::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+void BasicHttpServer<Protocol>::start() { spawn(acceptor_.get_executor(), accept_loop(), "the API's accept loop"); }
 
 template <class Protocol>
 void BasicHttpServer<Protocol>::stop() {
@@ -91,7 +92,7 @@ asio::awaitable<void> BasicHttpServer<Protocol>::accept_loop() {
       log::warning("accepting a connection: " + ec.message());
       continue;
     }
-    asio::co_spawn(acceptor_.get_executor(), session(std::move(socket)), asio::detached);
+    spawn(acceptor_.get_executor(), session(std::move(socket)), "an API connection");
   }
 }
 
