@@ -27,8 +27,9 @@ class Subscription {
   static Result<Subscription> open();
 
   int fd() const { return socket_.fd(); }
-  // Everything queued now, without blocking. Errors: ENOBUFS when the kernel dropped events
-  // (the caller must re-read the state it cares about), other receive errors.
+  // Everything queued now, without blocking. Errors: ENOBUFS "netlink event queue overrun:
+  // events were lost" when the kernel dropped events or a message came cut (the caller must
+  // re-read the state it cares about); other receive errors.
   Result<std::vector<Event>> read();
 
  private:

@@ -4,6 +4,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -64,42 +67,119 @@ std::string extack_text(const nlmsghdr* h) {
 
 }  // namespace
 
-Result<void> Socket::exchange(Request& request, const std::function<void(const nlmsghdr*)>* on_message) {
-  auto* header = reinterpret_cast<nlmsghdr*>(request.bytes.data());
-  unsigned sequence = next_sequence_++;
-  header->nlmsg_seq = sequence;
-  header->nlmsg_pid = 0;
-  bool dump = header->nlmsg_flags & NLM_F_DUMP;
-  bool wants_ack = header->nlmsg_flags & NLM_F_ACK;
-  if (mnl_socket_sendto(socket_, request.bytes.data(), request.bytes.size()) < 0)
-    return system_error(request.what, errno);
+ReplyReader::ReplyReader(std::string what, unsigned sequence, unsigned port_id, bool dump, bool wants_ack)
+    : what_(std::move(what)), sequence_(sequence), port_id_(port_id), dump_(dump), wants_ack_(wants_ack) {}
 
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE * 4);
-  while (true) {
-    ssize_t n = mnl_socket_recvfrom(socket_, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return system_error(request.what + ": receiving the reply", errno);
-    }
-    int remaining = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buffer.data()); mnl_nlmsg_ok(h, remaining);
-         h = mnl_nlmsg_next(h, &remaining)) {
-      // Replies to someone else's request (or a stale one of ours) are not ours to read.
-      if (h->nlmsg_seq != sequence || (h->nlmsg_pid != 0 && h->nlmsg_pid != port_id_)) continue;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        if (h->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) return Error{request.what + ": truncated netlink error"};
-        auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
-        if (err->error == 0) return {};  // the ACK
-        int e = -err->error;
-        std::string message = request.what + ": " + std::strerror(e);
-        if (auto text = extack_text(h); !text.empty()) message += " (kernel: " + text + ")";
-        return Error{message, e};
+void ReplyReader::finish(Result<void> result) {
+  complete_ = true;
+  result_ = std::move(result);
+}
+
+bool ReplyReader::feed(const char* datagram, std::size_t length) {
+  int remaining = static_cast<int>(length);
+  auto* h = reinterpret_cast<const nlmsghdr*>(datagram);
+  for (; !complete_ && mnl_nlmsg_ok(h, remaining); h = mnl_nlmsg_next(h, &remaining)) {
+    // Replies to someone else's request (or a stale one of ours) are not ours to read.
+    if (h->nlmsg_seq != sequence_ || (h->nlmsg_pid != 0 && h->nlmsg_pid != port_id_)) continue;
+    // The kernel marks every message of a dump that a change interrupted (nl_dump_check_consistent).
+    if (dump_ && (h->nlmsg_flags & NLM_F_DUMP_INTR)) interrupted_ = true;
+    if (h->nlmsg_type == NLMSG_ERROR) {
+      if (h->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
+        finish(Error{what_ + ": truncated netlink error", EBADMSG});
+        break;
       }
-      if (h->nlmsg_type == NLMSG_DONE) return {};
-      if (on_message) (*on_message)(h);
-      // A plain GET answers with one message and no ACK unless asked for.
-      if (!dump && !wants_ack) return {};
+      auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
+      if (err->error == 0) {  // the ACK
+        finish({});
+        break;
+      }
+      int e = -err->error;
+      std::string message = what_ + ": " + std::strerror(e);
+      if (auto text = extack_text(h); !text.empty()) message += " (kernel: " + text + ")";
+      finish(Error{message, e});
+      break;
     }
+    if (h->nlmsg_type == NLMSG_DONE) {
+      finish({});
+      break;
+    }
+    const char* bytes = reinterpret_cast<const char*>(h);
+    messages_.emplace_back(bytes, bytes + h->nlmsg_len);
+    // A plain GET answers with one message and no ACK unless asked for.
+    if (!dump_ && !wants_ack_) finish({});
+  }
+  // mnl_nlmsg_ok stops at a header that claims more than is left: the datagram was cut.
+  if (!complete_ && remaining >= static_cast<int>(sizeof(nlmsghdr)))
+    finish(Error{what_ + ": truncated netlink message", EBADMSG});
+  return complete_;
+}
+
+// Reads datagrams into `reader` until its answer is complete or the reply timeout passes.
+Result<void> Socket::receive(ReplyReader& reader, const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + reply_timeout_;
+  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE * 4);
+  const int fd = mnl_socket_get_fd(socket_);
+  while (!reader.complete()) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd readable{fd, POLLIN, 0};
+    int ready = left.count() > 0 ? ::poll(&readable, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return system_error(what + ": waiting for the reply", errno);
+    }
+    if (ready == 0) {
+      auto ms = reply_timeout_.count();
+      std::string after = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+      return Error{what + ": no answer from the kernel within " + after, ETIMEDOUT};
+    }
+    // The next datagram's real size first, so that a large one is not cut (MSG_TRUNC).
+    ssize_t n = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    sockaddr_nl from{};
+    msghdr msg{};
+    if (n >= 0) {
+      if (n > static_cast<ssize_t>(buffer.size())) buffer.resize(static_cast<std::size_t>(n));
+      iovec iov{buffer.data(), buffer.size()};
+      msg.msg_name = &from;
+      msg.msg_namelen = sizeof from;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+    }
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return system_error(what + ": receiving the reply", errno);
+    }
+    if (msg.msg_flags & MSG_TRUNC) return Error{what + ": reply truncated (larger than " + std::to_string(buffer.size()) + " bytes)", EMSGSIZE};
+    if (from.nl_pid != 0) continue;  // only the kernel answers requests
+    reader.feed(buffer.data(), static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+Result<void> Socket::exchange(Request& request, const std::function<void(const nlmsghdr*)>* on_message) {
+  // iproute2 reports an interrupted dump ("Dump was interrupted and may be inconsistent");
+  // we ask again, a bounded number of times.
+  constexpr unsigned kDumpAttempts = 3;
+  auto* header = reinterpret_cast<nlmsghdr*>(request.bytes.data());
+  const bool dump = (header->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+  const bool wants_ack = header->nlmsg_flags & NLM_F_ACK;
+  for (unsigned attempt = 1;; ++attempt) {
+    unsigned sequence = next_sequence_++;
+    header->nlmsg_seq = sequence;
+    header->nlmsg_pid = 0;
+    if (mnl_socket_sendto(socket_, request.bytes.data(), request.bytes.size()) < 0)
+      return system_error(request.what, errno);
+    ReplyReader reader(request.what, sequence, port_id_, dump, wants_ack);
+    if (auto received = receive(reader, request.what); !received) return received;
+    if (!reader.result()) return reader.result();
+    if (reader.interrupted()) {
+      if (attempt < kDumpAttempts) continue;
+      return Error{request.what + ": dump interrupted by concurrent changes " + std::to_string(kDumpAttempts) + " times",
+                   EINTR};
+    }
+    if (on_message)
+      for (const auto& message : reader.messages()) (*on_message)(reinterpret_cast<const nlmsghdr*>(message.data()));
+    return {};
   }
 }
 

@@ -46,9 +46,13 @@ asio::awaitable<Result<T>> wait_until(const netlink::Namespace& ns, TimePoint de
     auto which = co_await (readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple) ||
                            timer.async_wait(use_awaitable_tuple));
     if (which.index() == 1) break;
-    // The events only say that something changed; `current` decides. An overrun (ENOBUFS) is
-    // harmless here for the same reason.
-    (void)subscription->read();
+    // The events only say that something changed; `current` decides, from a fresh read of
+    // the state. That read is also the resync after an overrun (ENOBUFS: events were lost);
+    // any other error is reported rather than spun on.
+    if (auto events = subscription->read(); !events && events.error().errno_value != ENOBUFS) {
+      outcome = Error{what + ": " + events.error().message};
+      break;
+    }
   }
   (void)readable.release();  // the subscription owns the fd
   co_return outcome;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -414,4 +415,58 @@ TEST_CASE("1000 create/delete cycles leak no descriptors", "[netlink][kernel][so
     CHECK_FALSE(find_link(*socket, "nd-c").ok());
   }
   CHECK(open_fd_count() == before);
+}
+
+// A request the kernel never answers (no NLM_F_REQUEST: netlink_rcv_skb skips it without an
+// ACK) returns an error naming it after the reply timeout, instead of blocking forever.
+TEST_CASE("a request without an answer times out", "[netlink][kernel]") {
+  Lab lab;
+  Request silent;
+  silent.what = "RTM_GETLINK (never answered)";
+  silent.bytes.resize(NLMSG_LENGTH(sizeof(ifinfomsg)));
+  auto* h = reinterpret_cast<nlmsghdr*>(silent.bytes.data());
+  h->nlmsg_len = static_cast<std::uint32_t>(silent.bytes.size());
+  h->nlmsg_type = RTM_GETLINK;
+  h->nlmsg_flags = 0;
+  lab.socket.set_reply_timeout(200ms);
+  auto started = std::chrono::steady_clock::now();
+  auto r = lab.socket.query(silent, [](const nlmsghdr*) {});
+  auto took = std::chrono::steady_clock::now() - started;
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().errno_value == ETIMEDOUT);
+  CHECK(r.error().message == "RTM_GETLINK (never answered): no answer from the kernel within 200 ms");
+  CHECK(took >= 200ms);
+  CHECK(took < 2s);
+  // The socket still works afterwards.
+  CHECK(find_link(lab.socket, "lo").ok());
+}
+
+// A dump that spans many datagrams comes back whole.
+TEST_CASE("a dump of 300 links", "[netlink][kernel]") {
+  Lab lab;
+  for (int i = 0; i < 150; ++i)
+    REQUIRE(create_veth(lab.socket, veth("nd-m" + std::to_string(i), "nd-n" + std::to_string(i))).ok());
+  auto links = list_links(lab.socket);
+  REQUIRE(links.ok());
+  CHECK(links->size() == 301);  // with lo
+}
+
+// Events the kernel had to drop (the subscriber's queue overflowed) are reported as ENOBUFS,
+// so that the reader re-reads the state instead of carrying on with a hole in it.
+TEST_CASE("an event queue overrun is reported", "[netlink][kernel]") {
+  Lab lab;
+  auto subscription = inside(lab.ns, [] { return Subscription::open(); });
+  REQUIRE(subscription.ok());
+  int small = 4096;
+  REQUIRE(::setsockopt(subscription->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  for (int i = 0; i < 40; ++i)
+    REQUIRE(create_veth(lab.socket, veth("nd-o" + std::to_string(i), "nd-p" + std::to_string(i))).ok());
+  auto events = subscription->read();
+  REQUIRE_FALSE(events.ok());
+  CHECK(events.error().errno_value == ENOBUFS);
+  // After the overrun the subscription carries on.
+  REQUIRE(create_veth(lab.socket, veth("nd-q", "nd-r")).ok());
+  auto after = subscription->read();
+  REQUIRE(after.ok());
+  CHECK_FALSE(after->empty());
 }
