@@ -1,6 +1,7 @@
 #include "src/network_options.hpp"
 
 #include <cmath>
+#include <cstdio>
 
 namespace netdhcp {
 
@@ -23,6 +24,28 @@ bool valid_interface_prefix(const std::string& p) {
 }
 
 }  // namespace
+
+std::string seconds_text(Duration d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", std::chrono::duration<double>(d).count());
+  return text;
+}
+
+std::optional<Error> check_lease_timeout(Duration lease_timeout, Duration docker_timeout) {
+  if (lease_timeout + kCreateEndpointOverhead <= docker_timeout) return std::nullopt;
+  Duration longest = docker_timeout - kCreateEndpointOverhead;
+  auto as_option = [](Duration d) {  // "29s", the way -o lease_timeout takes it
+    std::string text = seconds_text(d);
+    return text.substr(0, text.size() - 2) + "s";
+  };
+  return Error{"option lease_timeout=" + as_option(lease_timeout) + " is too long: Docker gives up on a plugin call after " +
+               seconds_text(docker_timeout) + " (net-dhcp serve --docker-timeout) and CreateEndpoint needs up to " +
+               seconds_text(kCreateEndpointOverhead) + " besides waiting for the lease, so docker run would fail with " +
+               "Docker's timeout instead of net-dhcp's reason. Use " +
+               (longest > Duration::zero() ? "at most lease_timeout=" + as_option(longest) : std::string("a shorter lease_timeout")) +
+               ", or raise Docker's timeout (docker plugin enable --timeout SECONDS for the managed plugin) and tell net-dhcp "
+               "(--docker-timeout, or NET_DHCP_DOCKER_TIMEOUT)"};
+}
 
 std::optional<Duration> parse_duration(const std::string& text) {
   std::size_t used = 0;

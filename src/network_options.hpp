@@ -14,6 +14,7 @@ namespace netdhcp {
 
 struct NetworkOptions {
   std::string bridge;                 // required: the Linux bridge on the LAN
+  bool ipv4 = true;                   // DHCPv4; false for Docker 28's --ipv4=false networks (not an -o option)
   bool ipv6 = false;                  // also DHCPv6 (and RAs) for each container
   Duration lease_timeout = Seconds(10);  // how long CreateEndpoint waits for the first lease
   bool ignore_conflicts = false;      // skip the bridge-sharing and subnet-overlap checks
@@ -27,6 +28,21 @@ struct NetworkOptions {
 
 // Parses the generic options ("com.docker.network.generic"). Errors name the option and the fix.
 Result<NetworkOptions> parse_network_options(const std::map<std::string, std::string>& generic);
+
+// How long dockerd waits for a plugin's answer before it gives up on the call (pkg/plugins'
+// client; for a managed plugin `docker plugin enable --timeout`): 30 s unless changed.
+inline constexpr Duration kDefaultDockerTimeout = Seconds(30);
+// What CreateEndpoint spends besides waiting for the lease: the veth pair, a boot storm's pacing,
+// the firewall re-probe after a timeout.
+inline constexpr Duration kCreateEndpointOverhead = Seconds(1);
+
+// A lease_timeout that, with CreateEndpoint's overhead, reaches Docker's timeout: Docker would
+// give up first and the user would read Docker's "context deadline exceeded" instead of what
+// happened on the wire. Returns the error for CreateNetwork, nullopt when it fits.
+std::optional<Error> check_lease_timeout(Duration lease_timeout, Duration docker_timeout);
+
+// "30 s", "1.5 s": a duration for messages.
+std::string seconds_text(Duration d);
 
 // "10s", "1500ms", "1m", "2.5s" (Go's time.Duration syntax for the units that make sense).
 std::optional<Duration> parse_duration(const std::string& text);

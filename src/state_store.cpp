@@ -288,7 +288,7 @@ Result<EndpointRecord> record_from_json(const json::value& value) {
 
 json::object network_to_json(const Network& n) {
   const auto& o = n.options;
-  json::object generic{{"bridge", o.bridge}, {"ipv6", o.ipv6 ? "true" : "false"},
+  json::object generic{{"bridge", o.bridge}, {"ipv4", o.ipv4 ? "true" : "false"}, {"ipv6", o.ipv6 ? "true" : "false"},
                        {"ignore_conflicts", o.ignore_conflicts ? "true" : "false"},
                        {"skip_routes", o.skip_routes ? "true" : "false"},
                        {"rapid_commit", o.rapid_commit ? "true" : "false"},
@@ -309,8 +309,17 @@ Result<Network> network_from_json(const json::value& value) {
     for (const auto& [k, val] : o->as_object())
       if (val.is_string()) generic[std::string(k)] = std::string(val.as_string());
   if (!r.error.empty() || id.empty()) return Error{"a network without an id"};
+  // Not an -o option: Docker's --ipv4=false, kept here (files written before it have none).
+  bool ipv4 = true;
+  if (auto it = generic.find("ipv4"); it != generic.end()) {
+    if (it->second != "true" && it->second != "false")
+      return Error{"network " + id.substr(0, 12) + ": ipv4 is \"" + it->second + "\", not true or false"};
+    ipv4 = it->second == "true";
+    generic.erase(it);
+  }
   auto options = parse_network_options(generic);
   if (!options) return Error{"network " + id.substr(0, 12) + ": " + options.error().message};
+  options->ipv4 = ipv4;
   return Network{id, *options};
 }
 

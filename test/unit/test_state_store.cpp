@@ -155,6 +155,28 @@ TEST_CASE("the store saves and loads networks and endpoint records", "[state]") 
   REQUIRE_FALSE(exists(dir.path + "/networks.json.tmp"));
 }
 
+// Docker 28's --ipv4=false is not an -o option, so Docker never says it again: networks.json
+// keeps it, and a file written before it existed means IPv4 on.
+TEST_CASE("an IPv6-only network keeps its families across a restart", "[state]") {
+  auto options = parse_network_options({{"bridge", "br-lan"}, {"ipv6", "true"}});
+  REQUIRE(options);
+  options->ipv4 = false;
+  auto saved = network_to_json(Network{"n6", *options});
+  REQUIRE(saved.at("options").at("ipv4") == "false");
+  auto loaded = network_from_json(saved);
+  REQUIRE(loaded);
+  REQUIRE_FALSE(loaded->options.ipv4);
+  REQUIRE(loaded->options.ipv6);
+
+  options->ipv4 = true;
+  REQUIRE(network_from_json(network_to_json(Network{"n4", *options}))->options.ipv4);
+  auto old = boost::json::parse(R"({"id": "old", "options": {"bridge": "br-lan", "ipv6": "false"}})");
+  REQUIRE(network_from_json(old)->options.ipv4);
+  auto bad = boost::json::parse(R"({"id": "bad", "options": {"bridge": "br-lan", "ipv4": "maybe"}})");
+  REQUIRE_FALSE(network_from_json(bad));
+  REQUIRE_THAT(network_from_json(bad).error().message, Catch::Contains("ipv4 is \"maybe\", not true or false"));
+}
+
 TEST_CASE("corrupt state files are set aside and reported, the rest still loads", "[state]") {
   TempDir dir;
   StateStore store(dir.path);
