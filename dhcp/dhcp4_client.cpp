@@ -314,11 +314,11 @@ bool Client::accepts(const Packet& p) const {
   return p.message_type().has_value();
 }
 
-void Client::on_packet(ByteView payload, TimePoint now) {
+bool Client::on_packet(ByteView payload, TimePoint now) {
   auto parsed = parse(payload);
   if (!parsed || !accepts(*parsed)) {
     ++counters_.packets_ignored;
-    return;
+    return false;
   }
   const Packet& p = *parsed;
   MessageType type = *p.message_type();
@@ -331,20 +331,22 @@ void Client::on_packet(ByteView payload, TimePoint now) {
         counters_.last_offer_address = p.yiaddr;
         counters_.last_offer_server = server;
         enter_requesting(p, now);
-        return;
+        return true;
       }
       // RFC 4039 section 4: an ACK carrying Rapid Commit answers our DISCOVER directly.
       if (type == MessageType::Ack && config_.rapid_commit && p.find(option::RapidCommit) && server) {
         selected_server_ = server;
-        handle_ack(p, now);
-        return;
+        return handle_ack(p, now);
       }
       break;
     case State::Requesting:
       // RFC 2131 section 4.4.1: only the selected server's answer counts.
       if (server != selected_server_) break;
       if (type == MessageType::Ack) return handle_ack(p, now);
-      if (type == MessageType::Nak) return handle_nak(p, now);
+      if (type == MessageType::Nak) {
+        handle_nak(p, now);
+        return true;
+      }
       break;
     case State::Renewing:
       // RFC 2131 section 4.4.5: RENEWING asks the server that gave the lease, by unicast; an
@@ -354,22 +356,26 @@ void Client::on_packet(ByteView payload, TimePoint now) {
     case State::Rebooting:
     case State::Rebinding:
       if (type == MessageType::Ack && server) return handle_ack(p, now);
-      if (type == MessageType::Nak) return handle_nak(p, now);
+      if (type == MessageType::Nak) {
+        handle_nak(p, now);
+        return true;
+      }
       break;
     default:
       break;
   }
   ++counters_.packets_ignored;
+  return false;
 }
 
-void Client::handle_ack(const Packet& ack, TimePoint now) {
+bool Client::handle_ack(const Packet& ack, TimePoint now) {
   // RFC 2131 section 3.5: a DHCPACK in response to a DHCPREQUEST MUST carry the lease time.
   // A lease time of 0 ends as it begins: ignored, as sd-dhcp-client does ("received lease
   // lacks address, server address or lease lifetime").
   auto lease_time = ack.u32_option(option::LeaseTime);
   if (ack.yiaddr.is_unspecified() || !lease_time || *lease_time == 0) {
     ++counters_.packets_ignored;
-    return;
+    return false;
   }
   ++counters_.acks_received;
   Lease lease = lease_from_ack(ack);
@@ -380,9 +386,10 @@ void Client::handle_ack(const Packet& ack, TimePoint now) {
     probes_sent_ = 0;
     // RFC 5227 section 2.1.1: wait a random time in [0, PROBE_WAIT] before the first probe.
     deadline_ = now + random_between(random_, Duration::zero(), kProbeWait);
-    return;
+    return true;
   }
   enter_bound(std::move(lease));
+  return true;
 }
 
 void Client::enter_bound(Lease lease) {

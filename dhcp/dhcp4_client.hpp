@@ -125,8 +125,10 @@ class Client {
   // Carries on from a lease held before (e.g. by an earlier run of the daemon): BOUND,
   // RENEWING or REBINDING depending on `now`, INIT-REBOOT if it has already expired.
   void resume(const Lease& lease, TimePoint now);
-  // A DHCP message (the UDP payload) received on the interface.
-  void on_packet(ByteView payload, TimePoint now);
+  // A DHCP message (the UDP payload) received on the interface. Returns whether the client
+  // took it: true if it passed the checks for the current state (xid, chaddr, client id,
+  // server) and moved the client on; false if it was ignored (counted in packets_ignored).
+  bool on_packet(ByteView payload, TimePoint now);
   // An ARP packet received on the interface while probing (RFC 5227 section 2.1.1).
   void on_arp(MacAddress sender_mac, Ipv4Address sender_ip, Ipv4Address target_ip, TimePoint now);
   void on_timeout(TimePoint now);
@@ -163,7 +165,7 @@ class Client {
   void enter_bound(Lease lease);
   void enter_renewing(TimePoint now);
   void enter_rebinding(TimePoint now);
-  void handle_ack(const Packet& ack, TimePoint now);
+  bool handle_ack(const Packet& ack, TimePoint now);
   void handle_nak(const Packet& nak, TimePoint now);
   void schedule_bound_deadline();
   void schedule_renewal_retransmit(TimePoint now, TimePoint phase_end);

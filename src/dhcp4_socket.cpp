@@ -60,11 +60,33 @@ PacketSocket::~PacketSocket() {
 void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
   while (auto received = read()) {
     if (auto* dhcp = std::get_if<ReceivedDhcp4>(&*received)) {
-      client.on_packet(dhcp->payload, now);
+      if (client.on_packet(dhcp->payload, now) && !dhcp->source_mac.is_zero())
+        learn_neighbour(dhcp->source_ip, dhcp->source_mac);
     } else if (auto* arp = std::get_if<ReceivedArp>(&*received)) {
       client.on_arp(arp->arp.sender_mac, arp->arp.sender_ip, arp->arp.target_ip, now);
     }
   }
+}
+
+void NeighbourCache::learn(Ipv4Address ip, MacAddress mac) {
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (entries_[i].first == ip) {
+      entries_[i].second = mac;
+      return;
+    }
+  }
+  if (size_ < kCapacity) {
+    entries_[size_++] = {ip, mac};
+    return;
+  }
+  entries_[oldest_] = {ip, mac};
+  oldest_ = (oldest_ + 1) % kCapacity;
+}
+
+std::optional<MacAddress> NeighbourCache::find(Ipv4Address ip) const {
+  for (std::size_t i = 0; i < size_; ++i)
+    if (entries_[i].first == ip) return entries_[i].second;
+  return std::nullopt;
 }
 
 void Dhcp4Socket::prepare(const dhcp4::Client& client) {
@@ -133,7 +155,6 @@ std::optional<Received4> PacketSocket::read() {
     }
     auto datagram = parse_ipv4_udp(packet, checksum_ready);
     if (!datagram || datagram->destination_port != dhcp4::kClientPort) continue;
-    if (!source_mac.is_zero()) neighbours_[datagram->source] = source_mac;
     return ReceivedDhcp4{Bytes(datagram->payload.begin(), datagram->payload.end()), source_mac,
                          datagram->source};
   }
@@ -196,7 +217,7 @@ Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
     last_unicast_path_ = "raw";
     // The server's MAC from its replies; unknown (e.g. after a restart) -> broadcast frame,
     // which the server's stack still accepts for its own IP.
-    if (auto it = neighbours_.find(t.destination); it != neighbours_.end()) destination_mac = it->second;
+    if (auto mac = neighbours_.find(t.destination)) destination_mac = *mac;
   }
   encode_ipv4_udp(t.source, dhcp4::kClientPort, t.destination, dhcp4::kServerPort, t.payload, packet);
   return send_frame(ETH_P_IP, destination_mac, packet);

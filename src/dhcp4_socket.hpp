@@ -2,8 +2,9 @@
 // its real implementation on an AF_PACKET socket. Tests drive the session with a fake.
 #pragma once
 
-#include <map>
+#include <array>
 #include <optional>
+#include <utility>
 #include <variant>
 
 #include "dhcp/dhcp4_client.hpp"
@@ -36,6 +37,8 @@ class Dhcp4Socket {
   virtual void watch_arp(bool on) = 0;
   // How unicast packets went out: "raw" (packet socket) or "udp" (address configured).
   virtual const char* last_unicast_path() const { return "raw"; }
+  // The client took a reply from `ip` sent by `mac`: a MAC to unicast to later.
+  virtual void learn_neighbour(Ipv4Address /*ip*/, MacAddress /*mac*/) {}
 
   // For DhcpSession: feed every waiting packet to the client.
   void receive_into(dhcp4::Client& client, TimePoint now);
@@ -47,6 +50,22 @@ class Dhcp4Socket {
 };
 
 using Dhcp4Session = DhcpSession<dhcp4::Client, Dhcp4Socket>;
+
+// Server IP -> MAC for unicast frames. Filled only from replies the client took (a forged
+// reply with a wrong xid teaches nothing) and bounded: a LAN has one or two DHCP servers, and
+// a flood of replies from made-up sources must not grow it. When full, the oldest entry goes.
+class NeighbourCache {
+ public:
+  static constexpr std::size_t kCapacity = 4;
+  void learn(Ipv4Address ip, MacAddress mac);
+  std::optional<MacAddress> find(Ipv4Address ip) const;
+  std::size_t size() const { return size_; }
+
+ private:
+  std::array<std::pair<Ipv4Address, MacAddress>, kCapacity> entries_{};
+  std::size_t size_ = 0;
+  std::size_t oldest_ = 0;
+};
 
 // DHCPv4 on a packet socket bound to one interface, with a classic BPF filter so that only
 // DHCP replies (and ARP, when asked) wake us. Unicast from a leased address goes through a
@@ -65,6 +84,7 @@ class PacketSocket final : public Dhcp4Socket {
   Result<void> send(const dhcp4::Transmit& transmit) override;
   void watch_arp(bool on) override;
   const char* last_unicast_path() const override { return last_unicast_path_; }
+  void learn_neighbour(Ipv4Address ip, MacAddress mac) override { neighbours_.learn(ip, mac); }
 
  private:
   explicit PacketSocket(UniqueFd fd, InterfaceInfo interface)
@@ -74,7 +94,7 @@ class PacketSocket final : public Dhcp4Socket {
 
   UniqueFd fd_;
   InterfaceInfo interface_;
-  std::map<Ipv4Address, MacAddress> neighbours_;  // server IP -> MAC, from received replies
+  NeighbourCache neighbours_;
   const char* last_unicast_path_ = "raw";
 };
 

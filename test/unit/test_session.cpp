@@ -138,3 +138,72 @@ TEST_CASE("the pacer lets a burst through, then spaces starts out", "[pacer]") {
   Pacer steady(20, 10ms);
   for (int i = 0; i < 1000; ++i) REQUIRE(steady.next(t0 + i * 11ms) == Duration::zero());
 }
+
+namespace {
+
+// A FakeDhcp4Socket whose replies come from a server's MAC and IP, and which records what it
+// is asked to learn.
+class LearningSocket : public FakeDhcp4Socket {
+ public:
+  using FakeDhcp4Socket::FakeDhcp4Socket;
+  std::optional<Received4> read() override {
+    auto received = FakeDhcp4Socket::read();
+    if (received) {
+      auto& dhcp = std::get<ReceivedDhcp4>(*received);
+      dhcp.source_mac = *MacAddress::parse("02:00:5e:00:00:01");
+      dhcp.source_ip = *Ipv4Address::parse("198.18.0.1");
+    }
+    return received;
+  }
+  void learn_neighbour(Ipv4Address ip, MacAddress mac) override { learnt.emplace_back(ip, mac); }
+  std::vector<std::pair<Ipv4Address, MacAddress>> learnt;
+};
+
+}  // namespace
+
+// The server's MAC is learnt only from a reply the client took: one with another xid (a
+// forgery, or someone else's) teaches nothing.
+TEST_CASE("DHCPv4 neighbours are learnt from taken replies only", "[session]") {
+  SocketPair wire;
+  LearningSocket socket(wire.client.get());
+  dhcp4::ClientConfig config;
+  config.mac = *MacAddress::parse("02:00:00:00:00:21");
+  dhcp4::Client client(config, midpoint_random());
+  client.start(t0);
+  auto discover = client.pop_transmit();
+  REQUIRE(discover);
+  auto offer = dhcp4::parse(answer4(discover->payload, dhcp4::MessageType::Offer)).value();
+  offer.xid ^= 1;
+  Bytes forged;
+  dhcp4::encode(offer, forged);
+  REQUIRE(::send(wire.server.get(), forged.data(), forged.size(), 0) > 0);
+  socket.receive_into(client, t0);
+  CHECK(socket.learnt.empty());
+  CHECK(client.state() == dhcp4::State::Selecting);
+  Bytes real = answer4(discover->payload, dhcp4::MessageType::Offer);
+  REQUIRE(::send(wire.server.get(), real.data(), real.size(), 0) > 0);
+  socket.receive_into(client, t0);
+  REQUIRE(socket.learnt.size() == 1);
+  CHECK(socket.learnt[0].first == *Ipv4Address::parse("198.18.0.1"));
+  CHECK(client.state() == dhcp4::State::Requesting);
+}
+
+// The cache holds at most kCapacity servers; the oldest goes first; a known server is updated
+// in place.
+TEST_CASE("the neighbour cache is bounded", "[session]") {
+  NeighbourCache cache;
+  auto ip = [](int i) { return *Ipv4Address::parse(("198.18.1." + std::to_string(i)).c_str()); };
+  auto mac = [](int i) { return *MacAddress::parse("02:00:00:00:01:" + std::string(i < 16 ? "0" : "") + [&] {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%x", i);
+    return std::string(hex);
+  }()); };
+  for (int i = 1; i <= 100; ++i) cache.learn(ip(i), mac(i));
+  CHECK(cache.size() == NeighbourCache::kCapacity);
+  CHECK_FALSE(cache.find(ip(1)));
+  CHECK_FALSE(cache.find(ip(96)));
+  for (int i = 97; i <= 100; ++i) CHECK(cache.find(ip(i)) == mac(i));
+  cache.learn(ip(100), mac(1));
+  CHECK(cache.size() == NeighbourCache::kCapacity);
+  CHECK(cache.find(ip(100)) == mac(1));
+}
