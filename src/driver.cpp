@@ -9,6 +9,7 @@
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
+#include "src/docker_options.hpp"
 #include "src/firewall_probe.hpp"
 #include "src/interface_info.hpp"
 #include "src/log.hpp"
@@ -25,19 +26,39 @@ std::string string_field(const json::object& o, const char* key) {
 
 DriverError bad_request(std::string message) { return DriverError{400, std::move(message)}; }
 
-// The generic -o options, and Docker's --ipv6 flag, from CreateNetwork's Options.
-std::map<std::string, std::string> generic_options(const json::object& request, bool& enable_ipv6) {
-  std::map<std::string, std::string> generic;
-  enable_ipv6 = false;
+// CreateNetwork's Options: Docker's own flags (src/docker_options.hpp) and, under
+// com.docker.network.generic, the -o options.
+const json::object& request_options(const json::object& request) {
+  static const json::object kNone;
   auto* options = request.if_contains("Options");
-  if (!options || !options->is_object()) return generic;
-  if (auto* g = options->as_object().if_contains("com.docker.network.generic"); g && g->is_object()) {
+  return options && options->is_object() ? options->as_object() : kNone;
+}
+
+std::map<std::string, std::string> generic_options(const json::object& options) {
+  std::map<std::string, std::string> generic;
+  if (auto* g = options.if_contains("com.docker.network.generic"); g && g->is_object()) {
     for (const auto& [key, value] : g->as_object())
       generic[std::string(key)] = value.is_string() ? std::string(value.as_string()) : json::serialize(value);
   }
-  if (auto* v6 = options->as_object().if_contains("com.docker.network.enable_ipv6"); v6 && v6->is_bool())
-    enable_ipv6 = v6->as_bool();
   return generic;
+}
+
+// Docker's IPAM data for one family: with --ipam-driver null, address space "null" and the
+// whole address range as the pool. Returns the pool Docker's IPAM chose, if it chose one.
+std::optional<std::string> ipam_pool(const json::object& request, const char* key, const char* null_pool) {
+  if (auto* data = request.if_contains(key); data && data->is_array()) {
+    for (const auto& d : data->as_array()) {
+      if (!d.is_object()) continue;
+      std::string space = string_field(d.as_object(), "AddressSpace");
+      std::string pool = string_field(d.as_object(), "Pool");
+      if (space != "null" && pool != null_pool) return pool;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string families_text(const NetworkOptions& o) {
+  return o.ipv4 && o.ipv6 ? "IPv4 and IPv6" : o.ipv6 ? "IPv6 only" : "IPv4";
 }
 
 // A locally administered unicast MAC derived from the endpoint id (stable across retries).
@@ -65,8 +86,8 @@ bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
 
 }  // namespace
 
-Driver::Driver(asio::any_io_executor executor, std::string state_dir)
-    : executor_(std::move(executor)), store_(std::move(state_dir)) {}
+Driver::Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout)
+    : executor_(std::move(executor)), store_(std::move(state_dir)), docker_timeout_(docker_timeout) {}
 
 namespace {
 
@@ -84,6 +105,11 @@ Result<void> Driver::load() {
   auto loaded = store_.load();
   for (const auto& problem : loaded.problems) log::error("state: " + problem);
   networks_ = std::move(loaded.networks);
+  // Created under a longer --docker-timeout: still served, but docker run may fail on Docker's
+  // timeout before net-dhcp's.
+  for (const auto& [id, network] : networks_)
+    if (auto problem = check_lease_timeout(network.options.lease_timeout, docker_timeout_))
+      log::warning("network " + id.substr(0, 12) + ": " + problem->message);
   log::info("state: " + std::to_string(networks_.size()) + " network(s) and " + std::to_string(loaded.endpoints.size()) +
             " endpoint(s) from " + store_.dir());
   // A record that could not be read still names its endpoint: remove its links.
@@ -151,16 +177,10 @@ Duration Driver::pace(const std::string& bridge) {
 std::optional<DriverError> Driver::validate(const Network& network, const json::object& request) const {
   const auto& o = network.options;
   // IPAM must be null: the addresses come from the LAN's DHCP server.
-  if (auto* data = request.if_contains("IPv4Data"); data && data->is_array()) {
-    for (const auto& d : data->as_array()) {
-      if (!d.is_object()) continue;
-      std::string space = string_field(d.as_object(), "AddressSpace");
-      std::string pool = string_field(d.as_object(), "Pool");
-      if (space != "null" && pool != "0.0.0.0/0")
-        return bad_request("net-dhcp networks take their addresses from the LAN's DHCP server, not from Docker's IPAM "
-                           "(pool " + pool + "): use --ipam-driver null");
-    }
-  }
+  for (auto [key, null_pool] : {std::pair{"IPv4Data", "0.0.0.0/0"}, std::pair{"IPv6Data", "::/0"}})
+    if (auto pool = ipam_pool(request, key, null_pool))
+      return bad_request("net-dhcp networks take their addresses from the LAN's DHCP server, not from Docker's IPAM "
+                         "(pool " + *pool + "): use --ipam-driver null");
   auto socket = netlink::Socket::open();
   if (!socket) return DriverError{500, socket.error().message};
   auto bridge = netlink::find_link(*socket, o.bridge);
@@ -170,11 +190,8 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
   if (bridge->kind != "bridge")
     return bad_request(o.bridge + " is not a bridge (it is " + (bridge->kind.empty() ? "a physical interface" : "a " + bridge->kind) +
                        "): net-dhcp needs a Linux bridge connected to the LAN");
+  if (auto taken = bridge_taken(network)) return taken;
   if (!o.ignore_conflicts) {
-    for (const auto& [id, other] : networks_)
-      if (other.options.bridge == o.bridge && id != network.id)
-        return bad_request("bridge " + o.bridge + " is already used by net-dhcp network " + id.substr(0, 12) +
-                           ": use one network per bridge, or -o ignore_conflicts=true");
     // Another interface (docker0, br-..., a VPN) whose subnet overlaps the bridge's: traffic for
     // the LAN would be routed there instead.
     auto addresses = netlink::list_addresses(*socket, 0, false);
@@ -193,25 +210,48 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
       }
     }
   }
-  if (o.firewall_check)
-    if (auto passes = probe_bridge_forwarding(o.bridge, bridge->index); !passes) return bad_request(passes.error().message);
   return std::nullopt;
 }
 
-DriverResult<json::object> Driver::create_network(const json::object& request) {
+std::optional<DriverError> Driver::bridge_taken(const Network& network) const {
+  if (network.options.ignore_conflicts) return std::nullopt;
+  for (const auto& [id, other] : networks_)
+    if (other.options.bridge == network.options.bridge && id != network.id)
+      return bad_request("bridge " + network.options.bridge + " is already used by net-dhcp network " + id.substr(0, 12) +
+                         ": use one network per bridge, or -o ignore_conflicts=true");
+  return std::nullopt;
+}
+
+asio::awaitable<DriverResult<json::object>> Driver::create_network(const json::object& request) {
   std::string id = string_field(request, "NetworkID");
-  if (id.empty()) return bad_request("CreateNetwork without a NetworkID");
-  bool enable_ipv6 = false;
-  auto generic = generic_options(request, enable_ipv6);
-  auto options = parse_network_options(generic);
-  if (!options) return bad_request(options.error().message);
-  if (enable_ipv6) options->ipv6 = true;
+  if (id.empty()) co_return bad_request("CreateNetwork without a NetworkID");
+  const json::object& docker_options = request_options(request);
+  auto families = network_families(docker_options);
+  if (!families) co_return bad_request(families.error().message);
+  auto options = parse_network_options(generic_options(docker_options));
+  if (!options) co_return bad_request(options.error().message);
+  // Docker's --ipv6 means what -o ipv6=true means; --ipv4=false leaves DHCPv6 alone.
+  if (families->ipv6) options->ipv6 = true;
+  options->ipv4 = families->ipv4;
+  if (!options->ipv4 && !options->ipv6)
+    co_return bad_request("this network has IPv4 turned off (--ipv4=false) and no IPv6, so net-dhcp would have nothing to "
+                          "lease: add --ipv6 for an IPv6-only network (the LAN needs a DHCPv6 server), or drop --ipv4=false");
+  if (auto problem = check_lease_timeout(options->lease_timeout, docker_timeout_)) co_return bad_request(problem->message);
   Network network{id, *options};
-  if (auto problem = validate(network, request)) return *problem;
+  if (auto problem = validate(network, request)) co_return *problem;
+  if (options->firewall_check) {
+    int bridge_index = 0;
+    if (auto bridge = query_interface(options->bridge)) bridge_index = bridge->index;
+    auto verdict = co_await probe_bridge_forwarding(options->bridge, bridge_index, ProbeFamilies{options->ipv4, options->ipv6});
+    if (!verdict) co_return bad_request(verdict.error().message);
+    if (verdict->dropped()) co_return bad_request(verdict->message);
+    // Another CreateNetwork may have taken the bridge while this one probed.
+    if (auto taken = bridge_taken(network)) co_return *taken;
+  }
   networks_[id] = network;
   if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
-  log::info("network " + id.substr(0, 12) + " on bridge " + options->bridge + (options->ipv6 ? " (IPv4 and IPv6)" : ""));
-  return json::object{};
+  log::info("network " + id.substr(0, 12) + " on bridge " + options->bridge + " (" + families_text(*options) + ")");
+  co_return json::object{};
 }
 
 DriverResult<json::object> Driver::delete_network(const json::object& request) {
@@ -238,18 +278,14 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   if (!string_field(interface, "Address").empty() || !string_field(interface, "AddressIPv6").empty())
     co_return bad_request("net-dhcp takes addresses from the LAN's DHCP server, so --ip/--ip6 cannot be honoured: "
                           "reserve an address for the container's MAC on the DHCP server and use --mac-address");
-  std::string docker_mac = string_field(interface, "MacAddress");
-  MacAddress mac;
-  if (!docker_mac.empty()) {
-    auto parsed = MacAddress::parse(docker_mac);
-    if (!parsed) co_return bad_request("invalid MacAddress " + docker_mac);
-    mac = *parsed;
-  } else {
-    mac = mac_for(endpoint_id);
-  }
+  auto requested = requested_mac(request);
+  if (!requested) co_return bad_request(requested.error().message);
+  // Docker refuses an answer that sets a MAC it chose itself: only a MAC of ours is returned.
+  bool docker_chose_mac = requested->has_value();
+  MacAddress mac = docker_chose_mac ? **requested : mac_for(endpoint_id);
   auto existing = endpoints_.find(endpoint_id);
   std::shared_ptr<Endpoint> endpoint;
-  if (existing != endpoints_.end() && existing->second->lease4()) {
+  if (existing != endpoints_.end() && existing->second->have_all_leases()) {
     endpoint = existing->second;  // Docker retried after we answered: same answer
   } else {
     auto socket = netlink::Socket::open();
@@ -278,25 +314,19 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     }
   }
   json::object reply_interface;
-  const auto& lease = *endpoint->lease4();
-  reply_interface["Address"] = lease.address.to_string() + "/" + std::to_string(lease.prefix_length);
-  if (docker_mac.empty()) reply_interface["MacAddress"] = mac.to_string();
+  if (const auto& lease = endpoint->lease4())
+    reply_interface["Address"] = lease->address.to_string() + "/" + std::to_string(lease->prefix_length);
+  if (!docker_chose_mac) reply_interface["MacAddress"] = mac.to_string();
   if (endpoint->lease6())
     reply_interface["AddressIPv6"] = endpoint->lease6()->address.to_string() + "/" + std::to_string(endpoint->prefix6());
   co_return json::object{{"Interface", std::move(reply_interface)}};
 }
 
-DriverResult<json::object> Driver::join(const json::object& request) {
-  std::string endpoint_id = string_field(request, "EndpointID");
-  std::string sandbox = string_field(request, "SandboxKey");
-  auto it = endpoints_.find(endpoint_id);
-  if (it == endpoints_.end() || !it->second->lease4())
-    return bad_request("endpoint " + endpoint_id.substr(0, 12) + " is not known to net-dhcp (the daemon restarted?)");
-  const auto& endpoint = *it->second;
+namespace {
+
+// Join's IPv4 part: the Gateway and the StaticRoutes.
+void add_ipv4_routes(const Endpoint& endpoint, const dhcp4::Lease& lease, json::object& reply) {
   const auto& options = endpoint.config().options;
-  const auto& lease = *endpoint.lease4();
-  json::object reply;
-  reply["InterfaceName"] = json::object{{"SrcName", endpoint.container_end()}, {"DstPrefix", options.interface_prefix}};
   auto gateway = endpoint.gateway4(lease);
   if (gateway) reply["Gateway"] = gateway->to_string();
   json::array routes;
@@ -323,11 +353,29 @@ DriverResult<json::object> Driver::join(const json::object& request) {
     }
   }
   if (!routes.empty()) reply["StaticRoutes"] = std::move(routes);
+}
+
+}  // namespace
+
+DriverResult<json::object> Driver::join(const json::object& request) {
+  std::string endpoint_id = string_field(request, "EndpointID");
+  std::string sandbox = string_field(request, "SandboxKey");
+  auto it = endpoints_.find(endpoint_id);
+  if (it == endpoints_.end() || it->second->phase() == EndpointPhase::Creating)
+    return bad_request("endpoint " + endpoint_id.substr(0, 12) + " is not known to net-dhcp (the daemon restarted?)");
+  const auto& endpoint = *it->second;
+  const auto& options = endpoint.config().options;
+  json::object reply;
+  reply["InterfaceName"] = json::object{{"SrcName", endpoint.container_end()}, {"DstPrefix", options.interface_prefix}};
+  // No IPv6 gateway: the container's IPv6 default route comes from the router's advertisements.
+  // An IPv6-only endpoint (no DHCPv4 lease) gets no IPv4 gateway or routes either.
+  if (const auto& lease = endpoint.lease4()) add_ipv4_routes(endpoint, *lease, reply);
   // Never attach the container to docker_gwbridge behind the user's back.
   reply["DisableGatewayService"] = true;
   if (!sandbox.empty()) it->second->follow_into(sandbox);
   return reply;
 }
+
 
 DriverResult<json::object> Driver::leave(const json::object& request) {
   auto it = endpoints_.find(string_field(request, "EndpointID"));

@@ -29,8 +29,9 @@ using DriverResult = std::variant<T, DriverError>;
 class Driver {
  public:
   // `state_dir` keeps the networks (Docker sends CreateNetwork only once) and the endpoints
-  // (src/state_store.hpp).
-  Driver(asio::any_io_executor executor, std::string state_dir);
+  // (src/state_store.hpp). `docker_timeout`: how long dockerd waits for an answer from the
+  // plugin (serve --docker-timeout); a network whose lease_timeout does not fit is refused.
+  Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout = kDefaultDockerTimeout);
 
   // Picks up what an earlier run left: networks, and endpoints to re-adopt (in the
   // background, once the event loop runs). Problems with the state files are logged; the
@@ -39,7 +40,8 @@ class Driver {
   // SIGTERM: write every endpoint's record once more. Leases are left alone.
   void save_all() const;
 
-  DriverResult<json::object> create_network(const json::object& request);
+  // Awaits the firewall probe (~300 ms at most) without blocking the event loop.
+  asio::awaitable<DriverResult<json::object>> create_network(const json::object& request);
   DriverResult<json::object> delete_network(const json::object& request);
   asio::awaitable<DriverResult<json::object>> create_endpoint(const json::object& request);
   DriverResult<json::object> endpoint_info(const json::object& request);
@@ -59,6 +61,7 @@ class Driver {
   static asio::awaitable<void> readopt(Driver* driver, std::shared_ptr<Endpoint> endpoint, EndpointRecord record,
                                        Duration delay);
   std::optional<DriverError> validate(const Network& network, const json::object& request) const;
+  std::optional<DriverError> bridge_taken(const Network& network) const;
 
   // Per bridge: bursts of up to 20 starts, then one every 10 ms (src/pacer.hpp).
   Duration pace(const std::string& bridge);
@@ -66,6 +69,7 @@ class Driver {
 
   asio::any_io_executor executor_;
   StateStore store_;
+  Duration docker_timeout_;
   Metrics metrics_;
   std::map<std::string, Network> networks_;
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;

@@ -16,6 +16,7 @@
 #include "netlink/route.hpp"
 #include "src/background.hpp"
 #include "src/container_facts.hpp"
+#include "src/firewall_probe.hpp"
 #include "src/host_paths.hpp"
 #include "src/log.hpp"
 #include "src/netlink_wait.hpp"
@@ -103,19 +104,21 @@ json::object Endpoint::describe() const {
                  {"interface", interface_name_.empty() ? container_end_ : interface_name_},
                  {"mac", config_.mac.to_string()},
                  {"hostname", hostname_sent_}};
-  json::object v4{{"state", state4()}};
-  if (lease4_) {
-    v4["address"] = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
-    auto gateway = gateway4(*lease4_);
-    v4["gateway"] = gateway ? gateway->to_string() : "";
-    v4["server"] = lease4_->server_id.to_string();
-    v4["lease_seconds"] = lease4_->lease_time.count();
-    v4["renewed_at"] = utc_time(lease4_->acquired_at);
-    v4["renew_at"] = utc_time(lease4_->renew_at());
-    v4["expires_at"] = utc_time(lease4_->expires_at());
+  if (config_.options.ipv4) {
+    json::object v4{{"state", state4()}};
+    if (lease4_) {
+      v4["address"] = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
+      auto gateway = gateway4(*lease4_);
+      v4["gateway"] = gateway ? gateway->to_string() : "";
+      v4["server"] = lease4_->server_id.to_string();
+      v4["lease_seconds"] = lease4_->lease_time.count();
+      v4["renewed_at"] = utc_time(lease4_->acquired_at);
+      v4["renew_at"] = utc_time(lease4_->renew_at());
+      v4["expires_at"] = utc_time(lease4_->expires_at());
+    }
+    if (client4_) v4["packets_ignored"] = client4_->counters().packets_ignored;
+    o["ipv4"] = std::move(v4);
   }
-  if (client4_) v4["packets_ignored"] = client4_->counters().packets_ignored;
-  o["ipv4"] = std::move(v4);
   if (config_.options.ipv6) {
     json::object v6{{"state", state6()}};
     if (lease6_) {
@@ -167,13 +170,17 @@ void Endpoint::make_clients(int mtu) {
   Bytes duid = make_duid_uuid(uuid_from_name(config_.endpoint_id));
   std::uint32_t iaid = iaid_from_name(config_.endpoint_id);
   std::string hostname = hostname_sent_.empty() ? config_.options.hostname : hostname_sent_;
-  dhcp4::ClientConfig c4;
-  c4.mac = config_.mac;
-  c4.client_id = make_client_id(iaid, duid);
-  c4.hostname = hostname;
-  c4.rapid_commit = config_.options.rapid_commit;
-  c4.max_message_size = static_cast<std::uint16_t>(std::clamp(mtu, 576, 65535));
-  client4_ = std::make_shared<dhcp4::Client>(c4, make_random());
+  // An IPv6-only network (Docker 28's --ipv4=false) has no DHCPv4 client at all: not one
+  // DHCPv4 packet goes out for it.
+  if (config_.options.ipv4) {
+    dhcp4::ClientConfig c4;
+    c4.mac = config_.mac;
+    c4.client_id = make_client_id(iaid, duid);
+    c4.hostname = hostname;
+    c4.rapid_commit = config_.options.rapid_commit;
+    c4.max_message_size = static_cast<std::uint16_t>(std::clamp(mtu, 576, 65535));
+    client4_ = std::make_shared<dhcp4::Client>(c4, make_random());
+  }
   if (config_.options.ipv6) {
     dhcp6::ClientConfig c6;
     c6.duid = duid;
@@ -281,13 +288,15 @@ asio::awaitable<Result<void>> Endpoint::create() {
     if (!up) warn(up.error().message + "; starting DHCP anyway");
   }
   make_clients(container->mtu);
-  auto packet_socket = PacketSocket::open(*container);
-  if (!packet_socket) {
-    delete_links();
-    co_return packet_socket.error();
+  if (client4_) {
+    auto packet_socket = PacketSocket::open(*container);
+    if (!packet_socket) {
+      delete_links();
+      co_return packet_socket.error();
+    }
+    client4_->start(Clock::now());
+    start_v4(std::make_unique<PacketSocket>(std::move(*packet_socket)));
   }
-  client4_->start(Clock::now());
-  start_v4(std::make_unique<PacketSocket>(std::move(*packet_socket)));
 
   if (config_.options.ipv6) {
     // Awaited as a netlink event: Dhcp6UdpSocket::open's own wait sleeps, which the event loop
@@ -317,38 +326,75 @@ asio::awaitable<Result<void>> Endpoint::create() {
     co_await leases_in.async_wait(use_awaitable_tuple);
     lease_wait_ = nullptr;
   }
-  if (!lease4_ || (config_.options.ipv6 && !lease6_)) {
-    std::string what;
-    double seconds = std::chrono::duration<double>(config_.options.lease_timeout).count();
-    char after[32];
-    std::snprintf(after, sizeof after, "%g s", seconds);
-    const auto& c = client4_->counters();
-    if (!lease4_) {
-      what = "no DHCPv4 lease on bridge " + config_.options.bridge + " within " + after + " (" +
-             std::to_string(c.discovers_sent) + " DHCPDISCOVERs sent, " + std::to_string(c.offers_received) +
-             " offers, " + std::to_string(c.naks_received) + " NAKs received)";
-      if (c.naks_received) what += "; last NAK: \"" + c.last_nak_message + "\"";
-      if (c.offers_received == 0)
-        what += ". Is a DHCP server on that LAN, and does the host firewall let bridged DHCP through? "
-                "(iptables -I FORWARD -i " + config_.options.bridge + " -j ACCEPT)";
-    } else {
-      const auto& c6 = client6_->counters();
-      what = "no DHCPv6 lease on bridge " + config_.options.bridge + " within " + after + " (" +
-             std::to_string(c6.solicits_sent) + " SOLICITs sent, " + std::to_string(c6.advertises_received) +
-             " ADVERTISEs received" + (c6.last_status_message.empty() ? "" : ", server said: " + c6.last_status_message) +
-             "); drop -o ipv6=true if the LAN has no DHCPv6 server";
-    }
-    remove();
+  if (!have_all_leases()) {
+    // Nothing of the endpoint keeps running while the firewall is probed again.
+    std::string what = co_await no_lease_message();
     co_return Error{what};
   }
   if (lease6_) prefix6_ = on_link_prefix6(lease6_->address);
   phase_ = EndpointPhase::Created;
   save();
-  log::info(log_prefix() + "leased " + lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length) +
-            (lease6_ ? " and " + lease6_->address.to_string() + "/" + std::to_string(prefix6_) : std::string()) +
-            " on " + config_.options.bridge + " in " +
+  std::string leased;
+  if (lease4_) leased = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
+  if (lease6_) leased += (leased.empty() ? "" : " and ") + lease6_->address.to_string() + "/" + std::to_string(prefix6_);
+  log::info(log_prefix() + "leased " + leased + " on " + config_.options.bridge + " in " +
             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) + " ms");
   co_return Result<void>{};
+}
+
+// CreateEndpoint's error when lease_timeout passed first: for each missing lease, what was sent
+// and what came back, then the likely causes. When nothing came back at all the bridge is
+// probed again: the firewall may have changed since CreateNetwork (Docker 28 sets ip6tables'
+// FORWARD policy to DROP when the first Docker IPv6 network appears, whenever that is). The
+// endpoint is removed first, so nothing of it runs meanwhile.
+asio::awaitable<std::string> Endpoint::no_lease_message() {
+  const std::string& bridge = config_.options.bridge;
+  std::string after = seconds_text(config_.options.lease_timeout);
+  std::string message;
+  bool silent4 = false, silent6 = false, refused6 = false;
+  if (client4_ && !lease4_) {
+    const auto& c = client4_->counters();
+    message = "no DHCPv4 lease on bridge " + bridge + " within " + after + " (" + std::to_string(c.discovers_sent) +
+              " DHCPDISCOVERs sent, " + std::to_string(c.offers_received) + " offers, " +
+              std::to_string(c.naks_received) + " NAKs received)";
+    if (c.naks_received) message += "; last NAK: \"" + c.last_nak_message + "\"";
+    silent4 = c.offers_received == 0 && c.naks_received == 0;
+  }
+  if (client6_ && !lease6_) {
+    const auto& c6 = client6_->counters();
+    message += std::string(message.empty() ? "" : "; ") + "no DHCPv6 lease on bridge " + bridge + " within " + after +
+               " (" + std::to_string(c6.solicits_sent) + " SOLICITs sent, " + std::to_string(c6.advertises_received) +
+               " ADVERTISEs, " + std::to_string(c6.replies_received) + " REPLYs received" +
+               (c6.last_status_message.empty() ? "" : ", server said: \"" + c6.last_status_message + "\"") + ")";
+    silent6 = c6.advertises_received == 0 && c6.replies_received == 0;
+    refused6 = !silent6;
+  }
+  remove();
+  bool probed = false;
+  if ((silent4 || silent6) && config_.options.firewall_check) {
+    auto verdict = co_await probe_bridge_forwarding(bridge, config_.bridge_index, ProbeFamilies{silent4, silent6});
+    if (verdict && verdict->dropped()) co_return message + ": " + verdict->message;
+    probed = verdict.ok();
+    if (!verdict) log::warning(log_prefix() + verdict.error().message);
+  }
+  std::string causes;
+  if (silent4)
+    causes = probed ? " Bridged traffic passes the host firewall (checked just now): is a DHCP server on that LAN, and is "
+                      "the LAN interface attached to " + bridge + "?"
+                    : " Is a DHCP server on that LAN, and does the host firewall let bridged DHCP through? "
+                      "(iptables -I FORWARD -i " + bridge + " -j ACCEPT)";
+  if (silent6 || refused6) {
+    causes += silent6 ? std::string(" Is a DHCPv6 server on that LAN? A router that only advertises SLAAC prefixes gives "
+                                    "no address net-dhcp could hand to Docker.") +
+                            (probed ? "" : " Does the host firewall let bridged DHCPv6 through? (ip6tables -I FORWARD -i " +
+                                               bridge + " -j ACCEPT)")
+                      : " The DHCPv6 server answered but gave no address: does its pool have room for this client?";
+    // Docker 26.0.2+ disables IPv6 on an interface that got no IPv6 address (and 28 drops its
+    // IPv6 gateway): a container started without the lease would have no IPv6 at all.
+    causes += config_.options.ipv4 ? " Without a DHCPv6 server, create the network without --ipv6 and -o ipv6=true."
+                                   : " This network is IPv6-only (--ipv4=false): it needs a DHCPv6 server.";
+  }
+  co_return message + "." + causes;
 }
 
 // The prefix length of the on-link IPv6 prefix that holds `address`, from the host's routes on
@@ -418,11 +464,10 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   container_index_ = moved->index;
   interface_name_ = moved->name;
   InterfaceInfo inside_info = interface_of(*moved);
-  auto packet = netlink::inside(*netns_, [&] { return PacketSocket::open(inside_info); });
-  if (!packet) {
-    fail("DHCPv4 socket in the container: " + packet.error().message);
-  } else {
-    start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+  if (client4_) {
+    auto packet = netlink::inside(*netns_, [&] { return PacketSocket::open(inside_info); });
+    if (!packet) fail("DHCPv4 socket in the container: " + packet.error().message);
+    else start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
   }
   if (client6_) {
     // Not waiting for DAD (~2 s in a new namespace): a quick `docker rm` must still get its
@@ -436,17 +481,7 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
     // know it (with IPv6 forwarding on, as Docker sets it for IPv6 networks, the host ignores
     // RAs), so listen in the container, whose kernel solicits one when its link comes up.
     int index = container_index_;
-    auto ra = netlink::inside(*netns_, [index]() -> Result<UniqueFd> {
-      UniqueFd fd(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6));
-      if (!fd) return system_error("ICMPv6 socket", errno);
-      icmp6_filter filter;
-      ICMP6_FILTER_SETBLOCKALL(&filter);
-      ICMP6_FILTER_SETPASS(ND_ROUTER_ADVERT, &filter);
-      if (::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) < 0 ||
-          ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &index, sizeof index) < 0)
-        return system_error("ICMPv6 socket options", errno);
-      return fd;
-    });
+    auto ra = netlink::inside(*netns_, [index] { return open_router_advertisement_socket(index); });
     if (!ra) warn("cannot listen for router advertisements: " + ra.error().message);
     else asio::co_spawn(executor_, watch_router_advertisements(std::move(*ra)), asio::detached);
   }
@@ -465,10 +500,9 @@ asio::awaitable<void> Endpoint::watch_router_advertisements(UniqueFd socket) {
     auto [ec] = co_await readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple);
     if (!*alive) co_return;  // the endpoint is gone: touch nothing of it
     if (ec || left_) break;
-    std::byte buffer[1500];
-    ssize_t n;
-    while ((n = ::recv(readable.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT)) > 0) {
-      auto prefixes = parse_router_advertisement(ByteView(buffer, static_cast<std::size_t>(n)));
+    while (auto ra = read_router_advertisement(readable.native_handle())) {
+      if (!router_advertisement_origin_valid(ra->source, ra->hop_limit)) continue;  // RFC 4861 6.1.2
+      auto prefixes = parse_router_advertisement(ra->icmp);
       if (!prefixes || !lease6_) continue;
       for (const auto& p : *prefixes)
         if (prefix_contains(p, lease6_->address) && p.length != prefix6_) use_on_link_prefix(p.length);
@@ -524,9 +558,11 @@ asio::awaitable<void> Endpoint::learn_container() {
   }
   hostname_sent_ = hostname;
   TimePoint now = Clock::now();
-  client4_->set_hostname(hostname);
-  client4_->renew(now);
-  if (wire4_) wire4_->session->wake();
+  if (client4_) {
+    client4_->set_hostname(hostname);
+    client4_->renew(now);
+    if (wire4_) wire4_->session->wake();
+  }
   if (client6_) {
     client6_->set_fqdn(hostname);
     client6_->renew(now);
@@ -693,8 +729,10 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   }
   auto resume = [this] {
     TimePoint now = Clock::now();
-    if (lease4_) client4_->resume(*lease4_, now);
-    else client4_->start(now);
+    if (client4_) {
+      if (lease4_) client4_->resume(*lease4_, now);
+      else client4_->start(now);
+    }
     if (client6_) {
       if (lease6_) client6_->resume(*lease6_, now);
       else client6_->start(now);
@@ -708,20 +746,25 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
       discard();
       co_return false;
     }
-    auto packet = PacketSocket::open(*container);
-    if (!packet) {
-      fail("re-adopting: " + packet.error().message);
-      discard();
-      co_return false;
+    std::optional<PacketSocket> packet;
+    if (client4_) {
+      auto opened = PacketSocket::open(*container);
+      if (!opened) {
+        fail("re-adopting: " + opened.error().message);
+        discard();
+        co_return false;
+      }
+      packet.emplace(std::move(*opened));
     }
     resume();
-    start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+    if (packet) start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
     if (client6_) {
       if (auto udp = Dhcp6UdpSocket::open(*container, Clock::now(), /*while_tentative=*/true))
         start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
       else warn("re-adopting, DHCPv6: " + udp.error().message);
     }
-    log::info(log_prefix() + "re-adopted before Join, " + (lease4_ ? lease4_->address.to_string() : "no lease"));
+    log::info(log_prefix() + "re-adopted before Join, " +
+              (lease4_ ? lease4_->address.to_string() : lease6_ ? lease6_->address.to_string() : std::string("no lease")));
     co_return true;
   }
   // Joined: the container's namespace must still be there, with our interface in it.
@@ -739,9 +782,10 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   // The address stays as it is when it matches the lease; one lost meanwhile comes back.
   if (lease4_) apply4(std::nullopt, lease4_);
   if (lease6_) apply6(std::nullopt, lease6_);
-  log::info(log_prefix() + "re-adopted in " + sandbox_key_ + ": DHCPv4 " + state4() +
-            (lease4_ ? " " + lease4_->address.to_string() : std::string()) +
-            (client6_ ? ", DHCPv6 " + state6() : std::string()));
+  std::string states;
+  if (client4_) states = "DHCPv4 " + state4() + (lease4_ ? " " + lease4_->address.to_string() : std::string());
+  if (client6_) states += (states.empty() ? "DHCPv6 " : ", DHCPv6 ") + state6();
+  log::info(log_prefix() + "re-adopted in " + sandbox_key_ + ": " + states);
   if (metrics_) metrics_->readopted();
   save();
   co_return true;
@@ -760,7 +804,7 @@ void Endpoint::discard() {
   }
   // Wires stopped by a failed follow() are replaced; queued renewals are dropped: only the
   // RELEASE goes out.
-  if (lease4_ && now < lease4_->expires_at() && via) {
+  if (client4_ && lease4_ && now < lease4_->expires_at() && via) {
     client4_->resume(*lease4_, now);
     while (client4_->pop_transmit()) {}
     while (client4_->pop_event()) {}

@@ -45,8 +45,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   json::object describe() const;
 
   // CreateEndpoint: veth pair (host end on the bridge), leases on the container end, IPv4 and
-  // IPv6 at the same time, within lease_timeout. On error nothing is left behind and the error
-  // says what happened on the wire.
+  // IPv6 at the same time (or only one of them), within lease_timeout. On error nothing is left
+  // behind and the error says what happened on the wire, and, when nothing came back, whether
+  // the host firewall drops the bridge's traffic now (it may have changed since CreateNetwork).
   asio::awaitable<Result<void>> create();
   // Join has been answered: follow the interface into the container's namespace (SandboxKey)
   // and carry on there with the same clients.
@@ -64,6 +65,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   asio::awaitable<bool> readopt(EndpointRecord record, Duration delay);
 
   const EndpointConfig& config() const { return config_; }
+  EndpointPhase phase() const { return phase_; }
+  // Every lease the network has families for (IPv4 unless --ipv4=false, IPv6 with ipv6): what
+  // CreateEndpoint waits for.
+  bool have_all_leases() const {
+    return (!config_.options.ipv4 || lease4_) && (!config_.options.ipv6 || lease6_);
+  }
   const std::string& container_end() const { return container_end_; }
   const std::optional<dhcp4::Lease>& lease4() const { return lease4_; }
   const std::optional<dhcp6::Lease>& lease6() const { return lease6_; }
@@ -110,6 +117,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void apply6(const std::optional<dhcp6::Lease>& previous, const std::optional<dhcp6::Lease>& next);
   int on_link_prefix6(const Ipv6Address& address) const;
   std::string log_prefix() const;
+  asio::awaitable<std::string> no_lease_message();
 
   asio::any_io_executor executor_;
   EndpointConfig config_;
@@ -138,7 +146,6 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   Metrics* metrics_ = nullptr;
   asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
   asio::steady_timer* lease_wait_ = nullptr;            // owned by create() while it waits
-  bool have_all_leases() const { return lease4_ && (!config_.options.ipv6 || lease6_); }
   bool following_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

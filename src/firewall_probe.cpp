@@ -2,11 +2,10 @@
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <poll.h>
 #include <sys/socket.h>
 
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -14,20 +13,32 @@
 #include "netlink/link.hpp"
 #include "netlink/namespace.hpp"
 #include "src/background.hpp"
+#include "dhcp/clock.hpp"
 
 namespace netdhcp {
 
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+
 namespace {
 
-constexpr int kWaitMs = 300;
+constexpr auto kWait = 300ms;      // for all frames, retransmissions included
+constexpr auto kResendEvery = 100ms;
 const std::string kMarker = "net-dhcp bridge firewall probe";
 
-Result<UniqueFd> packet_socket(int index) {
-  UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IP)));
+bool sysctl_is_one(const char* path) {
+  std::string value;
+  std::ifstream(path) >> value;
+  return value == "1";
+}
+
+// protocol 0: sends only. ETH_P_ALL: receives every frame on the link.
+Result<UniqueFd> packet_socket(int index, int protocol) {
+  UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(protocol)));
   if (!fd) return system_error("probe packet socket", errno);
   sockaddr_ll address{};
   address.sll_family = AF_PACKET;
-  address.sll_protocol = htons(ETH_P_IP);
+  address.sll_protocol = htons(protocol);
   address.sll_ifindex = index;
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
     return system_error("binding the probe socket", errno);
@@ -63,72 +74,186 @@ Result<ProbePort> make_port(netlink::Socket& host, const std::string& name, int 
   return ProbePort{std::move(*ns), name, *inner};
 }
 
+// fe80::/64 with the modified EUI-64 of `mac` (RFC 4291 appendix A): the link-local source a
+// container's DHCPv6 client would use.
+Ipv6Address link_local_of(const MacAddress& mac) {
+  Ipv6Address a;
+  a.octets[0] = 0xfe;
+  a.octets[1] = 0x80;
+  a.octets[8] = mac.octets[0] ^ 0x02;
+  a.octets[9] = mac.octets[1];
+  a.octets[10] = mac.octets[2];
+  a.octets[11] = 0xff;
+  a.octets[12] = 0xfe;
+  a.octets[13] = mac.octets[3];
+  a.octets[14] = mac.octets[4];
+  a.octets[15] = mac.octets[5];
+  return a;
+}
+
+// Is this received frame one of ours, and of which family?
+bool is_probe4(ByteView frame) {
+  auto d = parse_ipv4_udp(frame, false);
+  return d && d->destination_port == 67 && to_string(d->payload) == kMarker;
+}
+bool is_probe6(ByteView frame) {
+  constexpr std::size_t kHeaders = 40 + 8;
+  if (frame.size() != kHeaders + kMarker.size()) return false;
+  ByteReader r(frame);
+  bool version6 = (r.u8() >> 4) == 6;
+  r.skip(5);
+  bool udp = r.u8() == 17;
+  r.skip(1 + 32);
+  r.skip(2);
+  bool to_server = r.u16() == 547;
+  r.skip(4);
+  return r.ok() && version6 && udp && to_server && to_string(r.rest()) == kMarker;
+}
+
+// The host end of each port is deleted (which removes its peer and, with the last fd, the
+// namespace) on the helper thread: deleting a veth waits for an RCU grace period.
+void remove_ports(std::vector<std::string> names) {
+  run_later([names = std::move(names)] {
+    auto host = netlink::Socket::open();
+    if (!host) return;
+    for (const auto& name : names)
+      if (auto link = netlink::find_link(*host, name)) (void)netlink::delete_link(*host, *link);
+  });
+}
+
+std::string dropped_message(const std::string& bridge, bool v4_dropped, bool v6_dropped) {
+  std::string what, why, fix;
+  if (v4_dropped && v6_dropped) {
+    what = "IPv4 and IPv6 traffic";
+    why = "net.bridge.bridge-nf-call-iptables and -ip6tables are 1, and the FORWARD chains of iptables and ip6tables, "
+          "whose policy Docker sets to DROP, do not accept it";
+    fix = "iptables -I FORWARD -i " + bridge + " -j ACCEPT; ip6tables -I FORWARD -i " + bridge + " -j ACCEPT";
+  } else if (v4_dropped) {
+    what = "traffic";
+    why = "net.bridge.bridge-nf-call-iptables is 1 and iptables' FORWARD chain, whose policy Docker sets to DROP, does "
+          "not accept it";
+    fix = "iptables -I FORWARD -i " + bridge + " -j ACCEPT";
+  } else {
+    what = "IPv6 traffic";
+    why = "net.bridge.bridge-nf-call-ip6tables is 1 and ip6tables' FORWARD chain does not accept it; Docker 28 sets its "
+          "policy to DROP as soon as any Docker network has IPv6";
+    fix = "ip6tables -I FORWARD -i " + bridge + " -j ACCEPT";
+  }
+  return "the host firewall drops " + what + " bridged through " + bridge + " (" + why + "), so containers would never hear " +
+         (v4_dropped ? "the DHCP server" : "the DHCPv6 server") + ". Fix: " + fix +
+         " (made persistent the way your distribution does), or -o firewall_check=false";
+}
+
 }  // namespace
 
-Result<void> probe_bridge_forwarding(const std::string& bridge, int bridge_index) {
-  std::string enabled;
-  std::ifstream("/proc/sys/net/bridge/bridge-nf-call-iptables") >> enabled;
-  if (enabled != "1") return {};  // bridged frames do not meet iptables at all
+Bytes dhcp6_probe_packet(const Ipv6Address& source, ByteView payload) {
+  static const Ipv6Address kAllDhcpServers = *Ipv6Address::parse("ff02::1:2");
+  std::uint16_t udp_length = static_cast<std::uint16_t>(8 + payload.size());
+  Bytes out;
+  ByteWriter w(out);
+  w.u32(0x60000000);  // version 6, traffic class 0, flow label 0
+  w.u16(udp_length);
+  w.u8(17);  // next header: UDP
+  w.u8(1);   // hop limit: link-local multicast goes no further (RFC 8415 section 7.1)
+  w.bytes(as_bytes(std::string_view(reinterpret_cast<const char*>(source.octets.data()), 16)));
+  w.bytes(as_bytes(std::string_view(reinterpret_cast<const char*>(kAllDhcpServers.octets.data()), 16)));
+  std::size_t udp_start = out.size();
+  w.u16(546);
+  w.u16(547);
+  w.u16(udp_length);
+  w.u16(0);
+  w.bytes(payload);
+  // Pseudo-header: both addresses, the upper-layer length and the next header.
+  std::uint32_t sum = 0;
+  for (const auto* a : {&source, &kAllDhcpServers})
+    for (std::size_t i = 0; i < 16; i += 2) sum += static_cast<std::uint32_t>(a->octets[i]) << 8 | a->octets[i + 1];
+  sum += udp_length;
+  sum += 17;
+  std::uint16_t checksum = internet_checksum(ByteView(out).subspan(udp_start), sum);
+  w.patch_u16(udp_start + 6, checksum == 0 ? 0xffff : checksum);  // 0 means "none", forbidden over IPv6
+  return out;
+}
+
+asio::awaitable<Result<ProbeVerdict>> probe_bridge_forwarding(std::string bridge, int bridge_index, ProbeFamilies families) {
+  // Bridged frames meet a family's FORWARD chain only when br_netfilter hands them to it.
+  bool probe4 = families.ipv4 && sysctl_is_one("/proc/sys/net/bridge/bridge-nf-call-iptables");
+  bool probe6 = families.ipv6 && sysctl_is_one("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
+  if (!probe4 && !probe6) co_return ProbeVerdict{};
 
   auto host = netlink::Socket::open();
-  if (!host) return host.error();
+  if (!host) co_return host.error();
   std::mt19937 random(std::random_device{}());
   char suffix[8];
   std::snprintf(suffix, sizeof suffix, "%06x", static_cast<unsigned>(random() & 0xffffff));
   MacAddress mac_a{{0x02, 0x6e, 0x64, 0x00, 0x00, 0x0a}}, mac_b{{0x02, 0x6e, 0x64, 0x00, 0x00, 0x0b}};
   mac_a.octets[3] = mac_b.octets[3] = static_cast<std::uint8_t>(random());
-  auto a = make_port(*host, std::string("ndp") + suffix + "a", bridge_index, mac_a);
-  auto b = a ? make_port(*host, std::string("ndp") + suffix + "b", bridge_index, mac_b) : Result<ProbePort>(a.error());
-  auto cleanup = [&] {
-    for (const char* end : {"a", "b"})
-      if (auto link = netlink::find_link(*host, std::string("ndp") + suffix + end)) (void)netlink::delete_link(*host, *link);
-  };
+  std::vector<std::string> names{std::string("ndp") + suffix + "a", std::string("ndp") + suffix + "b"};
+  auto a = make_port(*host, names[0], bridge_index, mac_a);
+  auto b = a ? make_port(*host, names[1], bridge_index, mac_b) : Result<ProbePort>(a.error());
   if (!a || !b) {
-    cleanup();
-    return Error{"probing the firewall on " + bridge + ": " + (!a ? a.error() : b.error()).message};
+    remove_ports(names);
+    co_return Error{"probing the firewall on " + bridge + ": " + (!a ? a.error() : b.error()).message};
   }
-  auto receiver = netlink::inside(b->ns, [&] { return packet_socket(b->inner.index); });
-  auto sender = netlink::inside(a->ns, [&] { return packet_socket(a->inner.index); });
+  auto receiver = netlink::inside(b->ns, [&] { return packet_socket(b->inner.index, ETH_P_ALL); });
+  auto sender = netlink::inside(a->ns, [&] { return packet_socket(a->inner.index, 0); });
   if (!receiver || !sender) {
-    cleanup();
-    return Error{"probing the firewall on " + bridge + ": " + (!receiver ? receiver.error() : sender.error()).message};
+    if (receiver) close_later(receiver->release());
+    if (sender) close_later(sender->release());
+    remove_ports(names);
+    co_return Error{"probing the firewall on " + bridge + ": " + (!receiver ? receiver.error() : sender.error()).message};
   }
-  // A DHCP-shaped datagram (UDP 68 -> 67, to the broadcast address) in a frame addressed to
-  // the other probe port's MAC: the bridge delivers it there (flooding it at worst to a MAC no
-  // one on the LAN has), through the same FORWARD rules a container's DHCPDISCOVER meets.
-  Bytes packet;
-  encode_ipv4_udp(kIpv4Any, 68, kIpv4Broadcast, 67, as_bytes(kMarker), packet);
-  sockaddr_ll to{};
-  to.sll_family = AF_PACKET;
-  to.sll_protocol = htons(ETH_P_IP);
-  to.sll_ifindex = a->inner.index;
-  to.sll_halen = 6;
-  std::memcpy(to.sll_addr, mac_b.octets.data(), 6);
-  bool arrived = false;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kWaitMs);
-  for (int attempt = 0; attempt < 3 && !arrived; ++attempt) {
+  // Frames shaped like a container's first DHCP packets (UDP 68 -> 67 to the broadcast
+  // address; UDP 546 -> 547 from a link-local address to ff02::1:2), but addressed to the other
+  // probe port's MAC: the bridge delivers them there (flooding them at worst to a MAC no one on
+  // the LAN has), through the same FORWARD rules a container's DISCOVER and SOLICIT meet.
+  Bytes packet4, packet6 = dhcp6_probe_packet(link_local_of(mac_a), as_bytes(kMarker));
+  encode_ipv4_udp(kIpv4Any, 68, kIpv4Broadcast, 67, as_bytes(kMarker), packet4);
+  auto send = [&](const Bytes& packet, int protocol) {
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_protocol = htons(protocol);
+    to.sll_ifindex = a->inner.index;
+    to.sll_halen = 6;
+    std::memcpy(to.sll_addr, mac_b.octets.data(), 6);
     ::sendto(sender->get(), packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    while (!arrived) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      if (left <= 0) break;
-      pollfd p{receiver->get(), POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, kWaitMs / 3))) <= 0) break;
-      std::byte buffer[2048];
-      ssize_t n = ::recv(receiver->get(), buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n > 0) {
-        auto d = parse_ipv4_udp(ByteView(buffer, static_cast<std::size_t>(n)), false);
-        arrived = d && to_string(d->payload) == kMarker;
-      }
+  };
+
+  auto executor = co_await asio::this_coro::executor;
+  asio::posix::stream_descriptor readable(executor, receiver->get());
+  asio::steady_timer timer(executor);
+  bool arrived4 = !probe4, arrived6 = !probe6;
+  TimePoint deadline = Clock::now() + kWait;
+  TimePoint next_send = Clock::now();
+  while (!(arrived4 && arrived6) && Clock::now() < deadline) {
+    if (Clock::now() >= next_send) {
+      if (!arrived4) send(packet4, ETH_P_IP);
+      if (!arrived6) send(packet6, ETH_P_IPV6);
+      next_send += kResendEvery;
+    }
+    timer.expires_at(std::min(next_send, deadline));
+    auto which = co_await (readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple) ||
+                           timer.async_wait(use_awaitable_tuple));
+    if (which.index() == 1) continue;
+    std::byte buffer[2048];
+    sockaddr_ll from{};
+    socklen_t from_length = sizeof from;
+    ssize_t n;
+    while ((n = ::recvfrom(receiver->get(), buffer, sizeof buffer, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+                           &from_length)) > 0) {
+      ByteView frame(buffer, static_cast<std::size_t>(n));
+      if (from.sll_pkttype == PACKET_OUTGOING) continue;  // namespace b's own ND and MLD
+      if (ntohs(from.sll_protocol) == ETH_P_IP && is_probe4(frame)) arrived4 = true;
+      if (ntohs(from.sll_protocol) == ETH_P_IPV6 && is_probe6(frame)) arrived6 = true;
+      from_length = sizeof from;
     }
   }
+  (void)readable.release();  // `receiver` owns the fd
   close_later(receiver->release());
   close_later(sender->release());
-  cleanup();
-  if (arrived) return {};
-  return Error{"the host firewall drops traffic bridged through " + bridge +
-               " (net.bridge.bridge-nf-call-iptables is 1 and iptables' FORWARD chain, whose policy Docker sets to "
-               "DROP, does not accept it), so containers would never hear the DHCP server. Fix: iptables -I FORWARD -i " +
-               bridge + " -j ACCEPT (and ip6tables -I FORWARD -i " + bridge + " -j ACCEPT for IPv6), or -o firewall_check=false"};
+  remove_ports(names);
+  ProbeVerdict verdict{!arrived4, !arrived6, {}};
+  if (verdict.dropped()) verdict.message = dropped_message(bridge, verdict.dropped4, verdict.dropped6);
+  co_return verdict;
 }
 
 }  // namespace netdhcp

@@ -47,7 +47,7 @@ asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path
                             "; expected a JSON object");
   const json::object& request = parsed.as_object();
 
-  if (path == "/NetworkDriver.CreateNetwork") co_return from(driver.create_network(request));
+  if (path == "/NetworkDriver.CreateNetwork") co_return from(co_await driver.create_network(request));
   if (path == "/NetworkDriver.DeleteNetwork") co_return from(driver.delete_network(request));
   if (path == "/NetworkDriver.CreateEndpoint") co_return from(co_await driver.create_endpoint(request));
   if (path == "/NetworkDriver.DeleteEndpoint") co_return from(driver.delete_endpoint(request));

@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: net-dhcp serve [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--socket-mode MODE]\n"
-    "                      [--metrics ADDRESS]\n"
+    "                      [--metrics ADDRESS] [--docker-timeout DURATION]\n"
     "\n"
     "Runs the Docker network driver. Docker finds it through the socket: the driver's name is\n"
     "the socket file's name (default /run/docker/plugins/net-dhcp.sock -> driver net-dhcp).\n"
@@ -33,9 +33,14 @@ constexpr const char* kServeUsage =
     "  --socket-mode MODE  octal permissions of the socket (default 0600: root only)\n"
     "  --metrics ADDRESS   also serve Prometheus metrics at http://ADDRESS/metrics: HOST:PORT, or\n"
     "                      :PORT for 127.0.0.1 (default: off; always at /metrics on --socket)\n"
+    "  --docker-timeout DURATION\n"
+    "                      how long dockerd waits for an answer from this driver (default 30s, Docker's\n"
+    "                      own; for a managed plugin, what `docker plugin enable --timeout` set): a\n"
+    "                      network whose lease_timeout does not fit in it is refused\n"
     "\n"
     "Environment (for the managed plugin: docker plugin set NAME VAR=VALUE; flags win):\n"
-    "  NET_DHCP_LOG_LEVEL, NET_DHCP_METRICS   as --log-level and --metrics\n";
+    "  NET_DHCP_LOG_LEVEL, NET_DHCP_METRICS, NET_DHCP_DOCKER_TIMEOUT\n"
+    "                      as --log-level, --metrics and --docker-timeout\n";
 
 // Creates DIR and its parents (mode 0700 for the last). Errors: mkdir failures.
 Result<void> make_directories(const std::string& path, mode_t mode) {
@@ -78,6 +83,19 @@ int serve_command(int argc, char** argv) {
   unsigned socket_mode = 0600;
   std::string metrics_address;
   if (const char* env = std::getenv("NET_DHCP_METRICS")) metrics_address = env;
+  Duration docker_timeout = kDefaultDockerTimeout;
+  auto set_docker_timeout = [&docker_timeout](const std::string& text, const char* where) {
+    auto parsed = parse_duration(text);
+    if (!parsed || *parsed <= kCreateEndpointOverhead) {
+      std::cerr << "net-dhcp serve: " << where << " must be a duration over 1s and up to 1h, like 30s or 2m, not \""
+                << text << "\"\n";
+      return false;
+    }
+    docker_timeout = *parsed;
+    return true;
+  };
+  if (const char* env = std::getenv("NET_DHCP_DOCKER_TIMEOUT"); env && *env)
+    if (!set_docker_timeout(env, "NET_DHCP_DOCKER_TIMEOUT")) return 2;
   if (const char* env = std::getenv("NET_DHCP_LOG_LEVEL"); env && *env) {
     log::Level level;
     if (!log::parse_level(env, level)) {
@@ -110,6 +128,8 @@ int serve_command(int argc, char** argv) {
       log::set_level(level);
     } else if (arg == "--metrics" && (v = value())) {
       metrics_address = *v;
+    } else if (arg == "--docker-timeout" && (v = value())) {
+      if (!set_docker_timeout(*v, "--docker-timeout")) return 2;
     } else if (arg == "--socket-mode" && (v = value())) {
       try {
         socket_mode = static_cast<unsigned>(std::stoul(*v, nullptr, 8));
@@ -136,7 +156,7 @@ int serve_command(int argc, char** argv) {
 
   ensure_writable_sysctls();
   asio::io_context io(1);
-  Driver driver(io.get_executor(), state_dir);
+  Driver driver(io.get_executor(), state_dir, docker_timeout);
   if (auto loaded = driver.load(); !loaded) {
     log::error(loaded.error().message);
     return 1;
@@ -165,7 +185,8 @@ int serve_command(int argc, char** argv) {
     metrics->start();
     log::info("Prometheus metrics at http://" + metrics_address + "/metrics");
   }
-  log::info(std::string("net-dhcp ") + NETDHCP_VERSION_STRING + " serving on " + socket_path + ", state in " + state_dir);
+  log::info(std::string("net-dhcp ") + NETDHCP_VERSION_STRING + " serving on " + socket_path + ", state in " + state_dir +
+            ", Docker's timeout " + seconds_text(docker_timeout));
 
   // SIGTERM/SIGINT: stop answering, write the endpoints' state and leave. Running containers
   // keep their addresses and leases (only Leave/DeleteEndpoint release); the next start

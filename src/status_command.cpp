@@ -84,6 +84,12 @@ void print_table(const std::vector<std::vector<std::string>>& rows, const std::s
   }
 }
 
+// "ipv4" is absent in the answer of a daemon older than IPv6-only networks.
+std::string families(const json::object& options) {
+  bool ipv4 = str(options, "ipv4") != "false", ipv6 = str(options, "ipv6") == "true";
+  return ipv4 && ipv6 ? "  IPv4+IPv6" : ipv6 ? "  IPv6" : "  IPv4";
+}
+
 void print_human(const json::object& status) {
   const auto& networks = status.at("networks").as_array();
   std::cout << "net-dhcp " << str(status, "version") << ", state in " << str(status, "state_dir") << ", "
@@ -93,7 +99,7 @@ void print_human(const json::object& status) {
     const auto& options = network.at("options").as_object();
     const auto& endpoints = network.at("endpoints").as_array();
     std::cout << "\nnetwork " << str(network, "id").substr(0, 12) << "  bridge " << str(options, "bridge")
-              << (str(options, "ipv6") == "true" ? "  IPv4+IPv6" : "  IPv4") << "  " << endpoints.size()
+              << families(options) << "  " << endpoints.size()
               << " endpoint(s)\n";
     if (endpoints.empty()) continue;
     std::vector<std::vector<std::string>> rows{
