@@ -42,6 +42,10 @@ void encode_router_solicitation(const MacAddress& mac, Bytes& out) {
   for (std::uint8_t octet : mac.octets) w.u8(octet);
 }
 
+bool router_advertisement_origin_valid(const Ipv6Address& source, int hop_limit) {
+  return hop_limit == 255 && source.is_link_local();
+}
+
 bool prefix_contains(const OnLinkPrefix& prefix, const Ipv6Address& address) {
   for (int bit = 0; bit < prefix.length; ++bit) {
     int byte = bit / 8, mask = 0x80 >> (bit % 8);

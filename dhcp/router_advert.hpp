@@ -21,6 +21,13 @@ struct OnLinkPrefix {
 // header). nullopt if it is not an RA or is malformed; a malformed option ends the list.
 std::optional<std::vector<OnLinkPrefix>> parse_router_advertisement(ByteView icmp);
 
+// RFC 4861 section 6.1.2: "A node MUST silently discard any received Router Advertisement
+// messages that do not satisfy all of the following validity checks: - IP Source Address is a
+// link-local address. ... - The IP Hop Limit field has a value of 255". A router off the link
+// cannot forge one: every router on the way decrements the hop limit. `hop_limit` is -1 when
+// the socket did not say (no IPV6_HOPLIMIT control message): not valid either.
+bool router_advertisement_origin_valid(const Ipv6Address& source, int hop_limit);
+
 // True if `address` lies inside `prefix`.
 bool prefix_contains(const OnLinkPrefix& prefix, const Ipv6Address& address);
 

@@ -1,5 +1,6 @@
 #include "src/dhcp6_socket.hpp"
 
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -101,16 +102,64 @@ Result<Dhcp6UdpSocket> Dhcp6UdpSocket::open(const InterfaceInfo& interface, Time
 }
 
 std::optional<ReceivedDhcp6> Dhcp6UdpSocket::read() {
-  std::byte buffer[4096];
-  sockaddr_in6 from{};
-  socklen_t from_length = sizeof from;
-  ssize_t n = ::recvfrom(fd_.get(), buffer, sizeof buffer, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                         &from_length);
-  if (n < 0) return std::nullopt;
-  ReceivedDhcp6 r;
-  r.payload.assign(buffer, buffer + n);
-  std::memcpy(r.source.octets.data(), &from.sin6_addr, 16);
-  return r;
+  std::byte buffer[8192];
+  while (true) {
+    sockaddr_in6 from{};
+    iovec iov{buffer, sizeof buffer};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
+    if (n < 0) return std::nullopt;
+    // A cut message would parse as a shorter one (its last options lost): not the server's.
+    if (msg.msg_flags & MSG_TRUNC) continue;
+    ReceivedDhcp6 r;
+    r.payload.assign(buffer, buffer + n);
+    std::memcpy(r.source.octets.data(), &from.sin6_addr, 16);
+    return r;
+  }
+}
+
+Result<UniqueFd> open_router_advertisement_socket(int index) {
+  UniqueFd fd(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6));
+  if (!fd) return system_error("ICMPv6 socket", errno);
+  icmp6_filter filter;
+  ICMP6_FILTER_SETBLOCKALL(&filter);
+  ICMP6_FILTER_SETPASS(ND_ROUTER_ADVERT, &filter);
+  int on = 1;
+  if (::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) < 0 ||
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0 ||
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &index, sizeof index) < 0)
+    return system_error("ICMPv6 socket options", errno);
+  return fd;
+}
+
+std::optional<ReceivedRouterAdvert> read_router_advertisement(int fd) {
+  std::byte buffer[1500];  // an RA fits the link MTU; a larger one is cut and skipped
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  while (true) {
+    sockaddr_in6 from{};
+    iovec iov{buffer, sizeof buffer};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0) return std::nullopt;
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) continue;
+    ReceivedRouterAdvert ra;
+    ra.icmp.assign(buffer, buffer + n);
+    std::memcpy(ra.source.octets.data(), &from.sin6_addr, 16);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+        std::memcpy(&ra.hop_limit, CMSG_DATA(c), sizeof(int));
+    return ra;
+  }
 }
 
 Result<void> Dhcp6UdpSocket::send(const dhcp6::Transmit& transmit) {

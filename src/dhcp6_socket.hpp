@@ -31,6 +31,21 @@ class Dhcp6Socket {
 
 using Dhcp6Session = DhcpSession<dhcp6::Client, Dhcp6Socket>;
 
+// A raw ICMPv6 socket on interface `index` that lets only Router Advertisements through and
+// reports each one's hop limit (IPV6_RECVHOPLIMIT). Opens in the calling thread's namespace.
+// Errors: socket() or option failures.
+Result<UniqueFd> open_router_advertisement_socket(int index);
+
+// One datagram from that socket, with what RFC 4861 6.1.2 validates it by.
+struct ReceivedRouterAdvert {
+  Bytes icmp;          // the ICMPv6 message
+  Ipv6Address source;  // the IP source address
+  int hop_limit = -1;  // the IP hop limit; -1 if the kernel did not say
+};
+// Non-blocking: the next datagram that came whole (a cut one is skipped), or nullopt when
+// none is waiting.
+std::optional<ReceivedRouterAdvert> read_router_advertisement(int fd);
+
 class Dhcp6UdpSocket final : public Dhcp6Socket {
  public:
   // Binds to the link-local address of `interface`, retrying until `deadline` while the

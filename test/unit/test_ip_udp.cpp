@@ -104,3 +104,17 @@ TEST_CASE("router solicitation with our link-layer address", "[wire][ra]") {
   CHECK(hex(rs) == "85000000000000000101020000000301");
   CHECK_FALSE(parse_router_advertisement(rs));  // not mistaken for an RA
 }
+
+// RFC 4861 6.1.2: only an RA from a link-local source with hop limit 255 comes from a router
+// on this link; one routed here (hop limit decremented), from a global address, or whose hop
+// limit the socket did not report is dropped.
+TEST_CASE("router advertisement origin checks", "[ra]") {
+  const auto link_local = *Ipv6Address::parse("fe80::1");
+  const auto global = *Ipv6Address::parse("fd00:18::1");
+  CHECK(router_advertisement_origin_valid(link_local, 255));
+  CHECK_FALSE(router_advertisement_origin_valid(link_local, 254));
+  CHECK_FALSE(router_advertisement_origin_valid(link_local, 64));
+  CHECK_FALSE(router_advertisement_origin_valid(link_local, -1));
+  CHECK_FALSE(router_advertisement_origin_valid(global, 255));
+  CHECK_FALSE(router_advertisement_origin_valid(Ipv6Address{}, 255));
+}
