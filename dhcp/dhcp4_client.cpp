@@ -75,10 +75,13 @@ Duration renewal_retransmit_delay(TimePoint now, TimePoint phase_end, Seconds le
   return std::max<Duration>((phase_end - now) / 2, floor);
 }
 
-// The shortest lease taken as given. RFC 2131 sets no minimum, but a lease of a few seconds
-// would have the client renew at round-trip rate (and the daemon rewrite its record each
-// time). dhcpcd raises leases under 20 s (DHCP_MIN_LEASE); 10 s keeps T1 >= 5 s.
-constexpr Seconds kMinLeaseTime{10};
+// The shortest lease taken as given. RFC 2131 sets no minimum, but a lease of a second or two
+// would give T1 and T2 of 0 s in whole seconds, and the client would renew at round-trip rate
+// (the daemon rewriting its record each time). dhcpcd raises leases under 20 s
+// (DHCP_MIN_LEASE); this raises only leases under 4 s, which no real server hands out (Kea
+// can, and the tests use 4 s leases), so that T1 = 2 s < T2 = 3 s < lease. Raising further
+// would keep an address well past the server's expiry.
+constexpr Seconds kMinLeaseTime{4};
 
 // RFC 2131 section 4.4.5: "T1 defaults to (0.5 * duration_of_lease).  T2 defaults to (0.875 *
 // duration_of_lease)." The server's options 58 and 59 are kept only when 0 < T1 < T2 < lease,

@@ -74,7 +74,7 @@ Duration next_rt(const Retransmission& r, const RandomSource& random, bool solic
 // The shortest valid lifetime taken as given, and the shortest base for client-chosen T1/T2:
 // as for DHCPv4 (dhcp4_client.cpp, kMinLeaseTime), a lifetime of a few seconds would have the
 // client renew at round-trip rate.
-constexpr Seconds kMinLifetime{10};
+constexpr Seconds kMinLifetime{4};
 
 // RFC 8415 section 21.4: "If the time at which the addresses in an IA_NA are to be renewed is
 // to be left to the discretion of the client, the server sets the T1 and T2 values to 0", and

@@ -556,7 +556,9 @@ TEST_CASE("T1 and T2 from the server or defaults", "[dhcp4]") {
 }
 
 // Server timers that would have the client renew at round-trip rate are replaced: T1 or T2 of
-// 0, T2 not below T1, a lease of a few seconds (raised to 10 s); a lease time of 0 is no lease.
+// 0, T2 not below T1, a lease under 4 s (raised to 4 s, no further: a longer floor would keep
+// the address past the server's expiry, and 4 s leases are kept as given); a lease time of 0
+// is no lease.
 TEST_CASE("T1, T2 and lease time have floors", "[dhcp4]") {
   struct Row {
     std::uint32_t lease;
@@ -569,8 +571,10 @@ TEST_CASE("T1, T2 and lease time have floors", "[dhcp4]") {
       {1000, 0, 0, 1000s, 500s, 875s},             // both 0
       {1000, 300, 300, 1000s, 500s, 875s},         // T2 = T1
       {1000, 999, 1000, 1000s, 500s, 875s},        // T2 = lease
-      {1, std::nullopt, std::nullopt, 10s, 5s, 8s},  // one-second lease
-      {3, 1, 2, 10s, 1s, 2s},                      // short, but 0 < T1 < T2 < lease
+      {1, std::nullopt, std::nullopt, 4s, 2s, 3s},  // one-second lease
+      {3, 1, 2, 4s, 1s, 2s},                        // short, but 0 < T1 < T2 < lease
+      {4, 1, 2, 4s, 1s, 2s},                        // 4 s (Kea in the tests): as given
+      {6, std::nullopt, std::nullopt, 6s, 3s, 5s},  // 6 s: the defaults
   };
   for (const Row& row : rows) {
     CAPTURE(row.lease, row.t1, row.t2);

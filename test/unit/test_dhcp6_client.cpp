@@ -271,7 +271,7 @@ TEST_CASE("client-chosen T1 and T2", "[dhcp6]") {
 
 // RFC 8415 21.4: T1/T2 of 0 are the client's to choose, but never so that it renews at
 // round-trip rate: a preferred lifetime of 0 bases them on the valid lifetime, a short one on
-// 10 s, a T2 at or past the valid lifetime is replaced, and a valid lifetime under 10 s is raised.
+// 4 s, a T2 at or past the valid lifetime is replaced, and a valid lifetime under 4 s is raised.
 TEST_CASE("DHCPv6 T1 and T2 have floors", "[dhcp6]") {
   struct Row {
     std::uint32_t t1, t2, preferred, valid;
@@ -279,12 +279,13 @@ TEST_CASE("DHCPv6 T1 and T2 have floors", "[dhcp6]") {
   };
   const Row rows[] = {
       {0, 0, 0, 2000, 1000s, 1600s, 2000s},       // preferred 0: from the valid lifetime
-      {0, 0, 1, 2000, 5s, 8s, 2000s},             // preferred 1 s: from 10 s
+      {0, 0, 1, 2000, 2s, 3s, 2000s},             // preferred 1 s: from 4 s
       {0, 100, 1000, 2000, 100s, 100s, 2000s},    // T1 chosen, not past the server's T2
       {500, 0, 1000, 2000, 500s, 800s, 2000s},    // T2 chosen
       {100, 2000, 1000, 2000, 1000s, 1600s, 2000s},  // T2 = valid lifetime: both replaced
       {0xffffffff, 0xffffffff, 1000, 2000, 1000s, 1600s, 2000s},  // "infinity" past the lease
-      {0, 0, 1, 1, 5s, 8s, 10s},                  // one-second lease
+      {0, 0, 1, 1, 2s, 3s, 4s},                   // one-second lease
+      {2, 4, 6, 6, 2s, 4s, 6s},                   // 6 s (Kea in the lifecycle test): as given
   };
   for (const Row& row : rows) {
     CAPTURE(row.t1, row.t2, row.preferred, row.valid);
