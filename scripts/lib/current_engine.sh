@@ -22,7 +22,14 @@
 CURRENT_ENGINE_DIR=${CURRENT_ENGINE_DIR:-/var/cache/net-dhcp/docker-current}
 CURRENT_ENGINE_ROOT=$CURRENT_ENGINE_DIR/root
 CURRENT_ENGINE_SUITE=${CURRENT_ENGINE_SUITE:-sid}
-CURRENT_ENGINE_MIRROR=${CURRENT_ENGINE_MIRROR:-}
+# The Debian mirror of this machine's own apt sources (unstable is on the same mirror as the
+# release), unless CURRENT_ENGINE_MIRROR names one.
+current_engine_mirror() {
+  if [ -n "${CURRENT_ENGINE_MIRROR:-}" ]; then echo "$CURRENT_ENGINE_MIRROR"; return; fi
+  { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
+  } | grep -E '/debian/?$' | head -1
+}
 CURRENT_ENGINE_PACKAGES=docker.io,docker-cli,docker-compose,iptables,iproute2,ca-certificates
 # Bump when the chroot's recipe changes: a cached root with another stamp is made anew.
 CURRENT_ENGINE_STAMP="recipe 1: $CURRENT_ENGINE_SUITE $CURRENT_ENGINE_PACKAGES"
@@ -39,8 +46,11 @@ current_engine_ensure_root() {
   local new=$CURRENT_ENGINE_DIR/root.new
   rm -rf --one-file-system "$new"
   echo "making the current Docker engine: debootstrap $CURRENT_ENGINE_SUITE into $root (cached for later runs)" >&2
+  local mirror
+  mirror=$(current_engine_mirror)
+  [ -n "$mirror" ] || { echo "no Debian mirror in /etc/apt/sources*: set CURRENT_ENGINE_MIRROR" >&2; return 1; }
   if ! debootstrap --variant=minbase --include="$CURRENT_ENGINE_PACKAGES" "$CURRENT_ENGINE_SUITE" "$new" \
-       "$CURRENT_ENGINE_MIRROR" > "$CURRENT_ENGINE_DIR/debootstrap.log" 2>&1; then
+       "$mirror" > "$CURRENT_ENGINE_DIR/debootstrap.log" 2>&1; then
     tail -5 "$CURRENT_ENGINE_DIR/debootstrap.log" >&2
     return 1
   fi
@@ -76,8 +86,9 @@ current_engine_start() {  # log-file
     fi
     mount --make-shared "$dir" || return 1
   done
-  # What a killed dockerd left in its run folder (pid files, sockets) would stop the next one.
-  find "$root/run" -mindepth 1 -maxdepth 1 ! -name docker ! -name net-dhcp-mntns -exec rm -rf --one-file-system {} + 2>/dev/null
+  # What a killed dockerd left in its run folder (pid files, sockets) would stop the next one;
+  # the namespace note too (a stale one could name a namespace the kernel has reused).
+  find "$root/run" -mindepth 1 -maxdepth 1 ! -name docker -exec rm -rf --one-file-system {} + 2>/dev/null
   find "$root/run/docker" -mindepth 1 -maxdepth 1 ! -name netns ! -name plugins -exec rm -rf --one-file-system {} + 2>/dev/null
   unshare --mount --propagation unchanged /bin/sh "$(dirname "${BASH_SOURCE[0]}")/current_engine_dockerd" "$root" \
     >> "$1" 2>&1 &
@@ -96,8 +107,12 @@ current_engine_cleanup() {
     for pid in $(pgrep -x dockerd 2>/dev/null); do
       [ "$(readlink "/proc/$pid/ns/mnt")" = "$ns" ] && return 0  # still running: leave it be
     done
+    # Only processes in that namespace whose root is the engine's folder (same device and inode).
+    local want
+    want=$(stat -c %d:%i "$CURRENT_ENGINE_ROOT" 2>/dev/null)
     for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-      [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ns" ] && kill -9 "$pid" 2>/dev/null
+      [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ns" ] || continue
+      [ -n "$want" ] && [ "$(stat -L -c %d:%i "/proc/$pid/root" 2>/dev/null)" = "$want" ] && kill -9 "$pid" 2>/dev/null
     done
     rm -f "$CURRENT_ENGINE_ROOT/run/net-dhcp-mntns"
   fi

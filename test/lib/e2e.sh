@@ -20,10 +20,11 @@ e2e_remove_labelled() {
 # Starts what every suite needs (dockerd if none answers, the busybox image, the lab LAN) and
 # registers CLEANUP (which should end with e2e_finish) for EXIT. Sets OUT, a scratch directory.
 e2e_start() {  # cleanup-function
+  trap "$1" EXIT  # first: a dockerd started below must be stopped even if what follows dies
   ensure_dockerd
   ensure_busybox_image
   lab_up
-  trap "$1" EXIT
+  trap "$1" EXIT  # again: lab_up sets its own
   OUT=$LAB_DIR/out
   mkdir -p "$OUT"
 }
