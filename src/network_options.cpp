@@ -32,19 +32,22 @@ std::string seconds_text(Duration d) {
 }
 
 std::optional<Error> check_lease_timeout(Duration lease_timeout, Duration docker_timeout) {
-  if (lease_timeout + kCreateEndpointOverhead <= docker_timeout) return std::nullopt;
+  // A socket plugin's calls have no timeout in dockerd (pkg/plugins.NewClient: an HTTP client
+  // without one); a managed plugin's time out after `docker plugin enable --timeout`.
+  if (docker_timeout == Duration::zero() || lease_timeout + kCreateEndpointOverhead <= docker_timeout) return std::nullopt;
   Duration longest = docker_timeout - kCreateEndpointOverhead;
   auto as_option = [](Duration d) {  // "29s", the way -o lease_timeout takes it
     std::string text = seconds_text(d);
     return text.substr(0, text.size() - 2) + "s";
   };
-  return Error{"option lease_timeout=" + as_option(lease_timeout) + " is too long: Docker gives up on a plugin call after " +
-               seconds_text(docker_timeout) + " (net-dhcp serve --docker-timeout) and CreateEndpoint needs up to " +
+  return Error{"option lease_timeout=" + as_option(lease_timeout) + " is too long: Docker gives up on this managed plugin's calls after " +
+               seconds_text(docker_timeout) + " (docker plugin enable --timeout; net-dhcp is told by NET_DHCP_DOCKER_TIMEOUT "
+               "or serve --docker-timeout) and CreateEndpoint needs up to " +
                seconds_text(kCreateEndpointOverhead) + " besides waiting for the lease, so docker run would fail with " +
                "Docker's timeout instead of net-dhcp's reason. Use " +
                (longest > Duration::zero() ? "at most lease_timeout=" + as_option(longest) : std::string("a shorter lease_timeout")) +
-               ", or raise Docker's timeout (docker plugin enable --timeout SECONDS for the managed plugin) and tell net-dhcp "
-               "(--docker-timeout, or NET_DHCP_DOCKER_TIMEOUT)"};
+               ", or raise Docker's timeout (docker plugin enable --timeout SECONDS) and tell net-dhcp "
+               "(docker plugin set NAME NET_DHCP_DOCKER_TIMEOUT=SECONDSs)"};
 }
 
 std::optional<Duration> parse_duration(const std::string& text) {

@@ -29,8 +29,8 @@ struct NetworkOptions {
 // Parses the generic options ("com.docker.network.generic"). Errors name the option and the fix.
 Result<NetworkOptions> parse_network_options(const std::map<std::string, std::string>& generic);
 
-// How long dockerd waits for a plugin's answer before it gives up on the call (pkg/plugins'
-// client; for a managed plugin `docker plugin enable --timeout`): 30 s unless changed.
+// How long dockerd waits for a managed plugin's answer before it gives up on the call
+// (`docker plugin enable --timeout`, 30 s unless changed). A socket plugin's calls have none.
 inline constexpr Duration kDefaultDockerTimeout = Seconds(30);
 // What CreateEndpoint spends besides waiting for the lease: the veth pair, a boot storm's pacing,
 // the firewall re-probe after a timeout.

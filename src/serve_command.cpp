@@ -34,9 +34,10 @@ constexpr const char* kServeUsage =
     "  --metrics ADDRESS   also serve Prometheus metrics at http://ADDRESS/metrics: HOST:PORT, or\n"
     "                      :PORT for 127.0.0.1 (default: off; always at /metrics on --socket)\n"
     "  --docker-timeout DURATION\n"
-    "                      how long dockerd waits for an answer from this driver (default 30s, Docker's\n"
-    "                      own; for a managed plugin, what `docker plugin enable --timeout` set): a\n"
-    "                      network whose lease_timeout does not fit in it is refused\n"
+    "                      how long dockerd waits for an answer from this driver: none for a socket\n"
+    "                      plugin (the default); for the managed plugin what `docker plugin enable\n"
+    "                      --timeout` set (its config passes 30s, Docker's default): a network whose\n"
+    "                      lease_timeout does not fit in it is refused\n"
     "\n"
     "Environment (for the managed plugin: docker plugin set NAME VAR=VALUE; flags win):\n"
     "  NET_DHCP_LOG_LEVEL, NET_DHCP_METRICS, NET_DHCP_DOCKER_TIMEOUT\n"
@@ -83,7 +84,7 @@ int serve_command(int argc, char** argv) {
   unsigned socket_mode = 0600;
   std::string metrics_address;
   if (const char* env = std::getenv("NET_DHCP_METRICS")) metrics_address = env;
-  Duration docker_timeout = kDefaultDockerTimeout;
+  Duration docker_timeout = Duration::zero();  // none: dockerd sets no timeout on a socket plugin's calls
   auto set_docker_timeout = [&docker_timeout](const std::string& text, const char* where) {
     auto parsed = parse_duration(text);
     if (!parsed || *parsed <= kCreateEndpointOverhead) {
@@ -186,7 +187,7 @@ int serve_command(int argc, char** argv) {
     log::info("Prometheus metrics at http://" + metrics_address + "/metrics");
   }
   log::info(std::string("net-dhcp ") + NETDHCP_VERSION_STRING + " serving on " + socket_path + ", state in " + state_dir +
-            ", Docker's timeout " + seconds_text(docker_timeout));
+            ", Docker's timeout " + (docker_timeout == Duration::zero() ? std::string("none (a socket plugin)") : seconds_text(docker_timeout)));
 
   // SIGTERM/SIGINT: stop answering, write the endpoints' state and leave. Running containers
   // keep their addresses and leases (only Leave/DeleteEndpoint release); the next start

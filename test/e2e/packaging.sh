@@ -52,6 +52,12 @@ PY
 plugin_socket=/run/docker/plugins/$(docker plugin inspect -f '{{.Id}}' "$PLUGIN")/net-dhcp.sock
 check "plugin: network create" bash -c "docker network create --label '$LABEL' -d '$PLUGIN' --ipam-driver null \
   -o bridge='$LAB_BRIDGE' ndplugnet > '$OUT/plugnet' 2>&1"
+# Docker times a managed plugin's calls out (30 s by default); its config tells the daemon.
+check "plugin: a lease_timeout at Docker's plugin timeout (30 s) is refused, with the reason" bash -c "
+  ! docker network create --label '$LABEL' -d '$PLUGIN' --ipam-driver null -o bridge='$LAB_BRIDGE' -o ignore_conflicts=true \
+    -o lease_timeout=30s ndplugbad > '$OUT/plugbad' 2>&1 &&
+  grep -qF 'option lease_timeout=30s is too long: Docker gives up on this managed plugin' '$OUT/plugbad'"
+docker network rm ndplugbad >/dev/null 2>&1
 cid=$(docker run -d --label "$LABEL" --network ndplugnet --hostname plugged "$BUSYBOX_IMAGE" sleep 120)
 check "plugin: the container has a DHCP address" lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.1'"
 addr=$(docker exec "$cid" ip addr show eth0 | ipv4_of)
@@ -126,7 +132,9 @@ sed -e "s/driver: net-dhcp/driver: $DRIVER/" -e "s/bridge: br0/bridge: $LAB_BRID
   "$top/docs/compose.yml" > "$LAB_DIR/compose.yml"
 compose() { compose_cmd -p "$PROJECT" -f "$LAB_DIR/compose.yml" "$@"; }
 compose up -d --scale web=3 > "$OUT/compose" 2>&1
-check "compose: up --scale web=3" [ $? -eq 0 ] || sed 's/^/#   /' "$OUT/compose"
+rc=$?
+check "compose: up --scale web=3" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || sed 's/^/#   /' "$OUT/compose"
 for id in $(compose ps -q web); do docker exec "$id" ip addr show eth0 | ipv4_of; done > "$OUT/replicas"
 echo "# replicas: $(tr '\n' ' ' < "$OUT/replicas")"
 check "compose: 3 replicas, 3 distinct DHCP addresses" bash -c "[ \$(grep -c '^198.18.0.' '$OUT/replicas') -eq 3 ] && [ \$(sort -u '$OUT/replicas' | wc -l) -eq 3 ]"
@@ -155,7 +163,7 @@ networks:
       bridge: $LAB_BRIDGE
 YAML
   mcompose() { compose_cmd -p "${PROJECT}m" -f "$LAB_DIR/compose-mac.yml" "$@"; }
-  mcompose up -d > "$OUT/compose-mac" 2>&1 || sed 's/^/#   /' "$OUT/compose-mac"
+  mcompose up -d > "$OUT/compose-mac" 2>&1 || sed 's/^/#   /' "$OUT/compose-mac"  # shown when it failed
   fixed=$(mcompose ps -q fixed)
   check "compose v2: mac_address under the service's network is the container's MAC" \
     bash -c "[ -n '$fixed' ] && docker exec '$fixed' ip link show eth0 | grep -q 'link/ether 02:00:00:00:05:02'"
