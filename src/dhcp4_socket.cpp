@@ -116,7 +116,9 @@ Result<PacketSocket> PacketSocket::open(const InterfaceInfo& interface) {
   address.sll_ifindex = interface.index;
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
     return system_error("binding the packet socket to " + interface.name, errno);
-  return PacketSocket(std::move(fd), interface);
+  std::optional<netlink::Namespace> netns;
+  if (auto current = netlink::Namespace::current()) netns = std::move(*current);
+  return PacketSocket(std::move(fd), interface, std::move(netns));
 }
 
 void PacketSocket::watch_arp(bool on) { (void)attach_filter(fd_.get(), on); }
@@ -173,9 +175,18 @@ Result<void> PacketSocket::send_frame(std::uint16_t ethertype, MacAddress destin
 }
 
 // Unicast from a configured address through the kernel's UDP stack, as RFC 2131 expects
-// of a bound client. Returns false when the address is not configured here.
+// of a bound client. Returns false when the address is not configured on the interface. The
+// socket is made in the interface's namespace: the daemon's thread runs in the host's, where
+// the container's address does not exist (every renewal then fell back to raw frames).
 bool PacketSocket::send_udp(const dhcp4::Transmit& t) {
-  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  auto make = [] { return UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)); };
+  UniqueFd fd;
+  if (netns_) {
+    auto made = netlink::inside(*netns_, [&]() -> Result<UniqueFd> { return make(); });
+    if (made) fd = std::move(*made);
+  } else {
+    fd = make();
+  }
   if (!fd) return false;
   int on = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);

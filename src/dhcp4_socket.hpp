@@ -10,6 +10,7 @@
 #include "dhcp/dhcp4_client.hpp"
 #include "dhcp/ip_udp.hpp"
 #include "netdhcp/unique_fd.hpp"
+#include "netlink/namespace.hpp"
 #include "src/dhcp_session.hpp"
 #include "src/interface_info.hpp"
 
@@ -73,6 +74,9 @@ class NeighbourCache {
 // server's MAC (learnt from its replies).
 class PacketSocket final : public Dhcp4Socket {
  public:
+  // Opens it in the calling thread's network namespace (enter the container's first, with
+  // netlink::inside), and remembers that namespace: the UDP sockets for unicast renewals are
+  // made there too, where the leased address is configured.
   // Errors: socket(), filter attachment or bind() failed (e.g. no CAP_NET_RAW).
   static Result<PacketSocket> open(const InterfaceInfo& interface);
   PacketSocket(PacketSocket&&) = default;
@@ -87,13 +91,14 @@ class PacketSocket final : public Dhcp4Socket {
   void learn_neighbour(Ipv4Address ip, MacAddress mac) override { neighbours_.learn(ip, mac); }
 
  private:
-  explicit PacketSocket(UniqueFd fd, InterfaceInfo interface)
-      : fd_(std::move(fd)), interface_(std::move(interface)) {}
+  explicit PacketSocket(UniqueFd fd, InterfaceInfo interface, std::optional<netlink::Namespace> netns)
+      : fd_(std::move(fd)), interface_(std::move(interface)), netns_(std::move(netns)) {}
   Result<void> send_frame(std::uint16_t ethertype, MacAddress destination, ByteView packet);
   bool send_udp(const dhcp4::Transmit& transmit);
 
   UniqueFd fd_;
   InterfaceInfo interface_;
+  std::optional<netlink::Namespace> netns_;  // where the interface is (and the address, once bound)
   NeighbourCache neighbours_;
   const char* last_unicast_path_ = "raw";
 };
