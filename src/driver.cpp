@@ -215,10 +215,24 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
 
 std::optional<DriverError> Driver::bridge_taken(const Network& network) const {
   if (network.options.ignore_conflicts) return std::nullopt;
-  for (const auto& [id, other] : networks_)
-    if (other.options.bridge == network.options.bridge && id != network.id)
-      return bad_request("bridge " + network.options.bridge + " is already used by net-dhcp network " + id.substr(0, 12) +
-                         ": use one network per bridge, or -o ignore_conflicts=true");
+  for (const auto& [id, other] : networks_) {
+    if (other.options.bridge != network.options.bridge || id == network.id) continue;
+    // Only a network with endpoints is in the way. One without may be state Docker no longer
+    // has: `docker network rm` while net-dhcp was stopped succeeds without telling the driver
+    // (after ~15 s), and that record must not block the bridge for good.
+    std::size_t endpoints = 0;
+    for (const auto& [eid, e] : endpoints_)
+      if (e->config().network_id == id) ++endpoints;
+    if (endpoints == 0) {
+      log::info("network " + network.id.substr(0, 12) + ": bridge " + network.options.bridge +
+                " is also in net-dhcp network " + id.substr(0, 12) + ", which has no endpoints (removed from Docker while "
+                "net-dhcp was stopped?): not a conflict");
+      continue;
+    }
+    return bad_request("bridge " + network.options.bridge + " is already used by net-dhcp network " + id.substr(0, 12) +
+                       " (" + std::to_string(endpoints) + " endpoint" + (endpoints == 1 ? "" : "s") +
+                       "): use one network per bridge, or -o ignore_conflicts=true");
+  }
   return std::nullopt;
 }
 
@@ -287,7 +301,18 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   std::shared_ptr<Endpoint> endpoint;
   if (existing != endpoints_.end() && existing->second->have_all_leases()) {
     endpoint = existing->second;  // Docker retried after we answered: same answer
+  } else if (creating_.count(endpoint_id)) {
+    // A second request while the first waits for its lease would find the first one's links
+    // (EEXIST) and, failing, remove them: refuse it and leave the first alone.
+    co_return DriverError{409, "CreateEndpoint for endpoint " + endpoint_id.substr(0, 12) +
+                                   " is already in progress; nothing was changed for this request"};
   } else {
+    creating_.insert(endpoint_id);
+    struct Done {
+      std::set<std::string>& set;
+      std::string id;
+      ~Done() { set.erase(id); }
+    } done{creating_, endpoint_id};
     auto socket = netlink::Socket::open();
     if (!socket) co_return DriverError{500, socket.error().message};
     auto bridge = netlink::find_link(*socket, network->second.options.bridge);

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "src/asio.hpp"
@@ -73,6 +74,7 @@ class Driver {
   Metrics metrics_;
   std::map<std::string, Network> networks_;
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
+  std::set<std::string> creating_;  // endpoint ids whose CreateEndpoint is under way
 };
 
 }  // namespace netdhcp

@@ -117,6 +117,9 @@ json::object Endpoint::describe() const {
       v4["expires_at"] = utc_time(lease4_->expires_at());
     }
     if (client4_) v4["packets_ignored"] = client4_->counters().packets_ignored;
+    // How the last unicast (a RENEWING request, a RELEASE) left: "udp" through the container's
+    // stack from its address, or "raw" frames when the address was not configured yet.
+    if (wire4_ && wire4_->socket) v4["unicast_path"] = wire4_->socket->last_unicast_path();
     o["ipv4"] = std::move(v4);
   }
   if (config_.options.ipv6) {
@@ -351,7 +354,7 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
   const std::string& bridge = config_.options.bridge;
   std::string after = seconds_text(config_.options.lease_timeout);
   std::string message;
-  bool silent4 = false, silent6 = false, refused6 = false;
+  bool silent4 = false, silent6 = false, refused6 = false, unanswered6 = false;
   if (client4_ && !lease4_) {
     const auto& c = client4_->counters();
     message = "no DHCPv4 lease on bridge " + bridge + " within " + after + " (" + std::to_string(c.discovers_sent) +
@@ -367,7 +370,9 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
                " ADVERTISEs, " + std::to_string(c6.replies_received) + " REPLYs received" +
                (c6.last_status_message.empty() ? "" : ", server said: \"" + c6.last_status_message + "\"") + ")";
     silent6 = c6.advertises_received == 0 && c6.replies_received == 0;
-    refused6 = !silent6;
+    // Advertised, but the REQUEST never got its REPLY: not a full pool.
+    unanswered6 = c6.advertises_received > 0 && c6.replies_received == 0;
+    refused6 = !silent6 && !unanswered6;
   }
   remove();
   bool probed = false;
@@ -383,12 +388,14 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
                       "the LAN interface attached to " + bridge + "?"
                     : " Is a DHCP server on that LAN, and does the host firewall let bridged DHCP through? "
                       "(iptables -I FORWARD -i " + bridge + " -j ACCEPT)";
-  if (silent6 || refused6) {
+  if (silent6 || refused6 || unanswered6) {
     causes += silent6 ? std::string(" Is a DHCPv6 server on that LAN? A router that only advertises SLAAC prefixes gives "
                                     "no address net-dhcp could hand to Docker.") +
                             (probed ? "" : " Does the host firewall let bridged DHCPv6 through? (ip6tables -I FORWARD -i " +
                                                bridge + " -j ACCEPT)")
-                      : " The DHCPv6 server answered but gave no address: does its pool have room for this client?";
+              : unanswered6 ? std::string(" The DHCPv6 server advertised an address but never answered the REQUEST: "
+                                          "is it overloaded, or does something drop the REQUEST on its way?")
+                            : " The DHCPv6 server answered but gave no address: does its pool have room for this client?";
     // Docker 26.0.2+ disables IPv6 on an interface that got no IPv6 address (and 28 drops its
     // IPv6 gateway): a container started without the lease would have no IPv6 at all.
     causes += config_.options.ipv4 ? " Without a DHCPv6 server, create the network without --ipv6 and -o ipv6=true."

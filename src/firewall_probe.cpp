@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <random>
 
@@ -219,7 +220,17 @@ asio::awaitable<Result<ProbeVerdict>> probe_bridge_forwarding(std::string bridge
   };
 
   auto executor = co_await asio::this_coro::executor;
-  asio::posix::stream_descriptor readable(executor, receiver->get());
+  // `readable` owns the receiving fd from here on; the guard removes the ports and closes the
+  // sender however the coroutine ends (also when it is destroyed while it waits, at shutdown).
+  asio::posix::stream_descriptor readable(executor, receiver->release());
+  struct Cleanup {
+    std::function<void()> run;
+    ~Cleanup() { run(); }
+  } cleanup{[&] {
+    if (readable.is_open()) close_later(readable.release());
+    close_later(sender->release());
+    remove_ports(names);
+  }};
   asio::steady_timer timer(executor);
   bool arrived4 = !probe4, arrived6 = !probe6;
   TimePoint deadline = Clock::now() + kWait;
@@ -238,7 +249,7 @@ asio::awaitable<Result<ProbeVerdict>> probe_bridge_forwarding(std::string bridge
     sockaddr_ll from{};
     socklen_t from_length = sizeof from;
     ssize_t n;
-    while ((n = ::recvfrom(receiver->get(), buffer, sizeof buffer, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+    while ((n = ::recvfrom(readable.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
                            &from_length)) > 0) {
       ByteView frame(buffer, static_cast<std::size_t>(n));
       if (from.sll_pkttype == PACKET_OUTGOING) continue;  // namespace b's own ND and MLD
@@ -247,10 +258,6 @@ asio::awaitable<Result<ProbeVerdict>> probe_bridge_forwarding(std::string bridge
       from_length = sizeof from;
     }
   }
-  (void)readable.release();  // `receiver` owns the fd
-  close_later(receiver->release());
-  close_later(sender->release());
-  remove_ports(names);
   ProbeVerdict verdict{!arrived4, !arrived6, {}};
   if (verdict.dropped()) verdict.message = dropped_message(bridge, verdict.dropped4, verdict.dropped6);
   co_return verdict;
