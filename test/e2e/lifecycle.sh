@@ -244,9 +244,10 @@ if [ -n "$STARTED_DOCKERD_PID" ] && [ "${DOCKERD_RESTARTS:-1}" = 1 ]; then
   stop_started_dockerd
   stop_daemon TERM
   check "net-dhcp stopped: its socket is gone" [ ! -e "$SOCKET" ]
+  log_mark=$(wc -l < "$DOCKERD_LOG")
   start_dockerd
   check "dockerd restores the containers and looks for the missing driver" \
-    lab_wait 30 grep -q "Unable to locate plugin: $DRIVER" "$DOCKERD_LOG"
+    lab_wait 30 bash -c "tail -n +$((log_mark + 1)) '$DOCKERD_LOG' | grep -q 'Unable to locate plugin: $DRIVER'"
   start_daemon
   wait_for_started_dockerd
   check "net-dhcp started after dockerd: the restart=always containers come back with leases" lab_wait 60 up
