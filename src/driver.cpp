@@ -131,10 +131,14 @@ Result<void> Driver::load() {
       bridge_index = bridge->index;
       bridge_mtu = bridge->mtu;
     }
-    EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac};
+    EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac,
+                          follow_timeout_};
     auto endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
-    asio::co_spawn(executor_, readopt(this, endpoint, std::move(record), delay), asio::detached);
+    spawn(executor_, readopt(this, endpoint, std::move(record), delay), "re-adopting endpoint " + config.endpoint_id.substr(0, 12),
+          [weak = std::weak_ptr<Endpoint>(endpoint)](const std::string& message) {
+            if (auto e = weak.lock()) e->mark_failed("re-adopting it", message);
+          });
     delay += std::chrono::milliseconds(10);
   }
   return {};
@@ -317,7 +321,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     if (!socket) co_return DriverError{500, socket.error().message};
     auto bridge = netlink::find_link(*socket, network->second.options.bridge);
     if (!bridge) co_return bad_request("bridge " + network->second.options.bridge + " no longer exists: " + bridge.error().message);
-    EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac};
+    EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac, follow_timeout_};
     if (Duration wait = pace(config.options.bridge); wait > Duration::zero()) {
       log::debug("endpoint " + endpoint_id.substr(0, 12) + ": many endpoints starting at once, waiting " +
                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");

@@ -33,6 +33,9 @@ class Driver {
   // (src/state_store.hpp). `docker_timeout`: how long dockerd waits for an answer from the
   // plugin (serve --docker-timeout); a network whose lease_timeout does not fit is refused.
   Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout = kDefaultDockerTimeout);
+  // How long an endpoint waits after Join for Docker to move its interface into the container
+  // before it warns that it is not followed (serve --follow-timeout; default 30 s).
+  void set_follow_timeout(Duration timeout) { follow_timeout_ = timeout; }
 
   // Picks up what an earlier run left: networks, and endpoints to re-adopt (in the
   // background, once the event loop runs). Problems with the state files are logged; the
@@ -71,6 +74,7 @@ class Driver {
   asio::any_io_executor executor_;
   StateStore store_;
   Duration docker_timeout_;
+  Duration follow_timeout_ = std::chrono::seconds(30);
   Metrics metrics_;
   std::map<std::string, Network> networks_;
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;

@@ -20,6 +20,7 @@
 #include "src/host_paths.hpp"
 #include "src/log.hpp"
 #include "src/netlink_wait.hpp"
+#include "src/spawn.hpp"
 
 namespace netdhcp {
 
@@ -46,7 +47,13 @@ asio::awaitable<void> run_wire(std::shared_ptr<Wire> wire, typename decltype(wir
 
 // The endpoint stays alive while it follows its interface, even if Docker deletes it meanwhile.
 asio::awaitable<void> Endpoint::follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key) {
-  co_await self->follow(std::move(sandbox_key), Clock::now() + 30s);
+  bool followed = co_await self->follow(sandbox_key, Clock::now() + self->config_.follow_timeout);
+  if (followed || !*self->alive_ || self->left_) co_return;
+  // The container runs, but its leases are no longer renewed from inside it: loud, in status
+  // ("followed": false, last_error) and in metrics.
+  self->warn("not following the container into " + sandbox_key + " after " + seconds_text(self->config_.follow_timeout) + ": " +
+             self->follow_error_ + ". Its leases are not renewed from inside the container");
+  if (self->metrics_) self->metrics_->follow_failed();
 }
 
 namespace {
@@ -135,6 +142,8 @@ json::object Endpoint::describe() const {
     }
     o["ipv6"] = std::move(v6);
   }
+  o["failed"] = failed_;
+  if (phase_ == EndpointPhase::Joined) o["followed"] = followed_;
   o["last_error"] = last_error_;
   o["last_error_at"] = last_error_.empty() ? "" : utc_time(last_error_at_);
   return o;
@@ -257,7 +266,22 @@ void Endpoint::start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, cons
   typename DhcpSession<ClientT, SocketT>::EventHandler handler = [self, on_event](const EventT& e) {
     if (auto endpoint = self.lock()) (endpoint.get()->*on_event)(e);
   };
-  asio::co_spawn(executor_, run_wire(wire, handler), asio::detached);
+  spawn(executor_, run_wire(wire, handler), "the DHCP session", failure_handler("the DHCP session"));
+}
+
+FailureHandler Endpoint::failure_handler(std::string what) {
+  return [self = weak_from_this(), what = std::move(what)](const std::string& message) {
+    if (auto endpoint = self.lock()) endpoint->mark_failed(what, message);
+  };
+}
+
+// A coroutine of this endpoint threw: what it kept going (renewals, following the container,
+// reading RAs) has stopped. Say so where the user looks (status, metrics, the log).
+void Endpoint::mark_failed(const std::string& what, const std::string& message) {
+  failed_ = true;
+  fail("internal error in " + what + ": " + message + "; this endpoint's leases are no longer kept up: "
+       "restart the container (or net-dhcp, which re-adopts it)");
+  if (metrics_) metrics_->internal_failure();
 }
 
 void Endpoint::start_v4(std::unique_ptr<Dhcp4Socket> socket) {
@@ -423,11 +447,21 @@ int Endpoint::on_link_prefix6(const Ipv6Address& address) const {
 
 void Endpoint::follow_into(std::string sandbox_key) {
   if (following_) return;
+  if (readopting_) {
+    // Join came while the re-adoption of this (created, not yet joined) endpoint waits its
+    // turn: its clients are not running yet. Follow once they are (end of readopt()).
+    phase_ = EndpointPhase::Joined;
+    sandbox_key_ = sandbox_key;
+    pending_sandbox_ = std::move(sandbox_key);
+    save();
+    return;
+  }
   following_ = true;
   phase_ = EndpointPhase::Joined;
   sandbox_key_ = sandbox_key;
   save();
-  asio::co_spawn(executor_, follow_keeping_alive(shared_from_this(), std::move(sandbox_key)), asio::detached);
+  spawn(executor_, follow_keeping_alive(shared_from_this(), std::move(sandbox_key)), "following the container",
+        failure_handler("following the container"));
 }
 
 // Docker moves the container end into the sandbox and renames it after Join returns. Wait for
@@ -438,7 +472,7 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   auto ns = co_await wait_for_namespace(host_path(sandbox_key), deadline);
   if (!*alive || left_) co_return false;
   if (!ns) {
-    fail("cannot follow into the container: " + ns.error().message);
+    follow_error_ = ns.error().message;
     co_return false;
   }
   std::optional<netlink::Link> moved;
@@ -464,9 +498,12 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   }
   if (!*alive || left_) co_return false;
   if (!moved) {
-    fail("the interface with MAC " + config_.mac.to_string() + " is not in " + sandbox_key);
+    follow_error_ = "the interface with MAC " + config_.mac.to_string() + " did not come up under the name " +
+                    config_.options.interface_prefix + "N in " + sandbox_key;
     co_return false;
   }
+  followed_ = true;
+  follow_error_.clear();
   netns_.emplace(std::move(*ns));
   container_index_ = moved->index;
   interface_name_ = moved->name;
@@ -490,7 +527,8 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
     int index = container_index_;
     auto ra = netlink::inside(*netns_, [index] { return open_router_advertisement_socket(index); });
     if (!ra) warn("cannot listen for router advertisements: " + ra.error().message);
-    else asio::co_spawn(executor_, watch_router_advertisements(std::move(*ra)), asio::detached);
+    else spawn(executor_, watch_router_advertisements(std::move(*ra)), "reading router advertisements",
+               failure_handler("reading router advertisements"));
   }
   log::info(log_prefix() + "following the leases inside the container as " + moved->name);
   co_await learn_container();
@@ -706,6 +744,16 @@ void Endpoint::remove() {
 
 asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   auto alive = alive_;
+  // What the record says decides the path: a Join during the wait below changes phase_.
+  const EndpointPhase recorded = record.phase;
+  readopting_ = true;
+  struct Done {
+    Endpoint* self;
+    std::shared_ptr<bool> alive;
+    ~Done() {
+      if (*alive) self->readopting_ = false;
+    }
+  } done{this, alive};
   phase_ = record.phase;
   sandbox_key_ = record.sandbox_key;
   hostname_sent_ = record.hostname;
@@ -745,9 +793,9 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
       else client6_->start(now);
     }
   };
-  if (phase_ == EndpointPhase::Created) {
+  if (recorded == EndpointPhase::Created) {
     // Between CreateEndpoint and Join: the container end is still here, Docker will Join it
-    // or delete it.
+    // or delete it (or has joined it while this waited: then follow it now).
     auto container = query_interface(container_end_);
     if (!container) {
       discard();
@@ -772,6 +820,8 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     }
     log::info(log_prefix() + "re-adopted before Join, " +
               (lease4_ ? lease4_->address.to_string() : lease6_ ? lease6_->address.to_string() : std::string("no lease")));
+    readopting_ = false;
+    if (!pending_sandbox_.empty()) follow_into(std::exchange(pending_sandbox_, std::string()));
     co_return true;
   }
   // Joined: the container's namespace must still be there, with our interface in it.

@@ -16,6 +16,7 @@
 #include "src/dhcp6_socket.hpp"
 #include "src/metrics.hpp"
 #include "src/network_options.hpp"
+#include "src/spawn.hpp"
 #include "src/state_store.hpp"
 
 namespace netdhcp {
@@ -27,6 +28,8 @@ struct EndpointConfig {
   int bridge_index = 0;
   int bridge_mtu = 1500;
   MacAddress mac;
+  // How long after Join the interface may take to appear in the container (serve --follow-timeout).
+  Duration follow_timeout = std::chrono::seconds(30);
 };
 
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
@@ -63,6 +66,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // container is gone, or CreateEndpoint never answered): the lease was released and the
   // links removed. `delay` spreads many re-adoptions' first packets.
   asio::awaitable<bool> readopt(EndpointRecord record, Duration delay);
+  // A coroutine of this endpoint threw while doing `what`: marked failed in status ("failed"),
+  // counted in metrics, logged; what it kept going has stopped.
+  void mark_failed(const std::string& what, const std::string& message);
 
   const EndpointConfig& config() const { return config_; }
   EndpointPhase phase() const { return phase_; }
@@ -107,6 +113,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   asio::awaitable<bool> follow(std::string sandbox_key, TimePoint deadline);
   asio::awaitable<void> learn_container();
   void warn(const std::string& message);
+  FailureHandler failure_handler(std::string what);
   void fail(const std::string& message);
   asio::awaitable<void> watch_router_advertisements(UniqueFd socket);
   void use_on_link_prefix(int length);
@@ -147,6 +154,11 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
   asio::steady_timer* lease_wait_ = nullptr;            // owned by create() while it waits
   bool following_ = false;
+  bool failed_ = false;          // a coroutine of it threw (mark_failed)
+  bool followed_ = false;        // its clients run inside the container
+  std::string follow_error_;     // why follow() gave up, when it did
+  bool readopting_ = false;      // readopt() has not started the clients yet
+  std::string pending_sandbox_;  // a Join that came meanwhile: followed once they run
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -68,6 +68,12 @@ std::string Metrics::render(const Gauges& g) const {
   out << "netdhcp_endpoint_create_failures_total " << create_failures_ << '\n';
   header("netdhcp_endpoints_readopted_total", "counter", "Endpoints carried on from a previous run of the daemon");
   out << "netdhcp_endpoints_readopted_total " << readopted_ << '\n';
+  header("netdhcp_endpoint_failures_total", "counter",
+         "Endpoints whose DHCP session, container follow or RA reader stopped on an internal error");
+  out << "netdhcp_endpoint_failures_total " << internal_failures_ << '\n';
+  header("netdhcp_follow_failures_total", "counter",
+         "Joined endpoints whose interface could not be followed into the container (leases not renewed there)");
+  out << "netdhcp_follow_failures_total " << follow_failures_ << '\n';
   header("netdhcp_dhcp_round_trip_seconds", "histogram", "Time from a request to the server's answer");
   for (auto [f, p] : families) {
     for (std::size_t i = 0; i < kBuckets.size(); ++i)

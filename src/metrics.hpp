@@ -27,6 +27,8 @@ class Metrics {
   void lease_event(const dhcp6::Event& event, std::optional<Duration> round_trip);
   void create_failed() { ++create_failures_; }
   void readopted() { ++readopted_; }
+  void internal_failure() { ++internal_failures_; }
+  void follow_failed() { ++follow_failures_; }
 
   struct Gauges {
     std::size_t networks = 0;
@@ -52,6 +54,8 @@ class Metrics {
   PerFamily v4_, v6_;
   std::uint64_t create_failures_ = 0;
   std::uint64_t readopted_ = 0;
+  std::uint64_t internal_failures_ = 0;
+  std::uint64_t follow_failures_ = 0;
 };
 
 }  // namespace netdhcp

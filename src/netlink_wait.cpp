@@ -1,5 +1,7 @@
 #include "src/netlink_wait.hpp"
 
+#include <sys/stat.h>
+
 #include <functional>
 
 namespace netdhcp {
@@ -141,13 +143,17 @@ asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path,
   asio::posix::stream_descriptor readable(executor, watch.get());
   asio::steady_timer timer(executor);
   Result<netlink::Namespace> last = Error{"network namespace " + path + " did not appear"};
+  Duration pending_retry = std::chrono::milliseconds(5);
   while (true) {
     last = netlink::Namespace::open(path);
     if (last || Clock::now() >= deadline) break;
     bool exists = last.error().errno_value != ENOENT;
-    // File there but not yet a namespace (bind mount pending): retry soon. Missing: wait for
-    // inotify, with a coarse timer as the backstop.
-    timer.expires_at(std::min(deadline, Clock::now() + (exists ? std::chrono::milliseconds(5) : std::chrono::milliseconds(200))));
+    // File there but not yet a namespace (bind mount pending): retry soon, then less often (a
+    // mount that never reaches this mount namespace must not cost 200 wakeups a second).
+    // Missing: wait for inotify, with a coarse timer as the backstop.
+    Duration pause = exists ? pending_retry : std::chrono::milliseconds(200);
+    if (exists) pending_retry = std::min<Duration>(pending_retry * 2, std::chrono::milliseconds(200));
+    timer.expires_at(std::min(deadline, Clock::now() + pause));
     if (exists) {
       co_await timer.async_wait(use_awaitable_tuple);
     } else {
@@ -160,6 +166,15 @@ asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path,
     }
   }
   (void)readable.release();  // `watch` owns the descriptor
+  if (!last) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      co_return Error{path + " is there but is not a network namespace (a " + (S_ISREG(st.st_mode) ? "regular" : "special") +
+                          " file of " + std::to_string(st.st_size) + " bytes): Docker's namespace mount does not reach "
+                          "net-dhcp's mount namespace. Is dockerd in a chroot or a mount namespace of its own? Its "
+                          "/run/docker/netns must be a shared mount that the host's /run/docker/netns is a peer of",
+                      last.error().errno_value};
+  }
   co_return last;
 }
 

@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: net-dhcp serve [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--socket-mode MODE]\n"
-    "                      [--metrics ADDRESS] [--docker-timeout DURATION]\n"
+    "                      [--metrics ADDRESS] [--docker-timeout DURATION] [--follow-timeout DURATION]\n"
     "\n"
     "Runs the Docker network driver. Docker finds it through the socket: the driver's name is\n"
     "the socket file's name (default /run/docker/plugins/net-dhcp.sock -> driver net-dhcp).\n"
@@ -38,6 +38,9 @@ constexpr const char* kServeUsage =
     "                      plugin (the default); for the managed plugin what `docker plugin enable\n"
     "                      --timeout` set (its config passes 30s, Docker's default): a network whose\n"
     "                      lease_timeout does not fit in it is refused\n"
+    "  --follow-timeout DURATION\n"
+    "                      how long after Join Docker may take to move an interface into its\n"
+    "                      container before the endpoint is reported as not followed (default 30s)\n"
     "\n"
     "Environment (for the managed plugin: docker plugin set NAME VAR=VALUE; flags win):\n"
     "  NET_DHCP_LOG_LEVEL, NET_DHCP_METRICS, NET_DHCP_DOCKER_TIMEOUT\n"
@@ -84,6 +87,7 @@ int serve_command(int argc, char** argv) {
   unsigned socket_mode = 0600;
   std::string metrics_address;
   if (const char* env = std::getenv("NET_DHCP_METRICS")) metrics_address = env;
+  Duration follow_timeout = std::chrono::seconds(30);
   Duration docker_timeout = Duration::zero();  // none: dockerd sets no timeout on a socket plugin's calls
   auto set_docker_timeout = [&docker_timeout](const std::string& text, const char* where) {
     auto parsed = parse_duration(text);
@@ -131,6 +135,13 @@ int serve_command(int argc, char** argv) {
       metrics_address = *v;
     } else if (arg == "--docker-timeout" && (v = value())) {
       if (!set_docker_timeout(*v, "--docker-timeout")) return 2;
+    } else if (arg == "--follow-timeout" && (v = value())) {
+      auto parsed = parse_duration(*v);
+      if (!parsed) {
+        std::cerr << "net-dhcp serve: --follow-timeout must be a duration up to 1h, like 30s, not \"" << *v << "\"\n";
+        return 2;
+      }
+      follow_timeout = *parsed;
     } else if (arg == "--socket-mode" && (v = value())) {
       try {
         socket_mode = static_cast<unsigned>(std::stoul(*v, nullptr, 8));
@@ -158,6 +169,7 @@ int serve_command(int argc, char** argv) {
   ensure_writable_sysctls();
   asio::io_context io(1);
   Driver driver(io.get_executor(), state_dir, docker_timeout);
+  driver.set_follow_timeout(follow_timeout);
   if (auto loaded = driver.load(); !loaded) {
     log::error(loaded.error().message);
     return 1;

@@ -28,7 +28,9 @@ e2e_start life_down
 STATE=$LAB_DIR/state
 
 start_daemon() {
-  "$BIN" serve --socket "$SOCKET" --state-dir "$STATE" --log-level debug >> "$LAB_DIR/daemon.log" 2>&1 &
+  # --follow-timeout 3s: Docker moves an interface within milliseconds; the "not followed" check
+  # below need not wait Docker's 30 s.
+  "$BIN" serve --socket "$SOCKET" --state-dir "$STATE" --follow-timeout 3s --log-level debug >> "$LAB_DIR/daemon.log" 2>&1 &
   DAEMON_PID=$!
   LAB_PIDS+=($!)
   disown "$DAEMON_PID"  # no "Killed" notes from bash after kill -9
@@ -153,17 +155,37 @@ check "gone container: its lease is released at the next start" \
 check "gone container: its links and record are removed" \
   lab_wait 5 bash -c "! ip link show dh-${eid:0:12} >/dev/null 2>&1 && [ ! -e '$STATE/endpoints/$eid.json' ]"
 
+# --- an interface that can never be followed: reported, not silent ---------------------------
+# As with a dockerd whose namespace mounts do not reach the daemon: the SandboxKey is a plain
+# empty file, never a network namespace.
+eid=$(printf 'f%063d' $RANDOM)
+bogus=$LAB_DIR/not-a-netns
+: > "$bogus"
+api /NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\",\"Interface\":{}}" > /dev/null
+api /NetworkDriver.Join "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\",\"SandboxKey\":\"$bogus\"}" > /dev/null
+check "not followed: a warning names the path and what is there" lab_wait 10 grep -q \
+  "warning endpoint ${eid:0:12}: not following the container into $bogus after 3 s: $bogus is there but is not a network namespace (a regular file of 0 bytes)" \
+  "$LAB_DIR/daemon.log"
+check "not followed: status says so (followed false, the reason in last_error)" bash -c "'$BIN' status --socket '$SOCKET' --json |
+  python3 -c 'import json,sys; e=[e for n in json.load(sys.stdin)[\"networks\"] for e in n[\"endpoints\"] if e[\"endpoint_id\"]==\"$eid\"][0]
+sys.exit(0 if e[\"followed\"] is False and \"is not a network namespace\" in e[\"last_error\"] else 1)'"
+check "not followed: counted in metrics" bash -c "curl -s --unix-socket '$SOCKET' http://plugin/metrics | grep -qx 'netdhcp_follow_failures_total 1'"
+api /NetworkDriver.Leave "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\"}" > /dev/null
+api /NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\"}" > /dev/null
+check "not followed: DeleteEndpoint removes its links and record" \
+  lab_wait 5 bash -c "! ip link show dh-${eid:0:12} >/dev/null 2>&1 && [ ! -e '$STATE/endpoints/$eid.json' ]"
+
 # --- kill -9 in the middle of CreateEndpoint --------------------------------------------------
 lab_stop "$LAB_KEA4_PID"
 docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o lease_timeout=20s \
   -o ignore_conflicts=true ndslow >/dev/null
 docker run --rm --label "$LABEL" --network ndslow "$BUSYBOX_IMAGE" true > "$OUT/mid-create" 2>&1 &
 runner=$!
-require "mid-create: CreateEndpoint has made its links" lab_wait 10 bash -c "ip -o link | grep -q ' dh-'"
+require "mid-create: CreateEndpoint has made its links" lab_wait 10 bash -c "ip -o link show master $LAB_BRIDGE | grep -q ' dh-'"
 check "mid-create: a record exists while CreateEndpoint waits" bash -c "ls '$STATE/endpoints' | grep -q '\.json\$'"
 stop_daemon 9
 start_daemon
-check "mid-create: the next start removes the half-made links" lab_wait 10 bash -c "! ip -o link | grep -q ' dh-'"
+check "mid-create: the next start removes the half-made links" lab_wait 10 bash -c "! ip -o link show master $LAB_BRIDGE | grep -q ' dh-'"
 check "mid-create: and its record" lab_wait 5 bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
 check "mid-create: docker run failed (it did not hang)" lab_wait 40 bash -c "! kill -0 $runner 2>/dev/null"
 docker network rm ndslow >/dev/null 2>&1
@@ -276,7 +298,7 @@ if [ "${RSS_CHECK:-1}" = 1 ]; then
 else
   ok "$CYCLES create/delete cycles: RSS flat # SKIP a sanitizer build (ASan's quarantine keeps freed memory; its leak check at exit stands in)"
 fi
-check "$CYCLES create/delete cycles: no links left" lab_wait 5 bash -c "! ip -o link | grep -q ' d[hc]-'"
+check "$CYCLES create/delete cycles: no links left" lab_wait 5 bash -c "! ip -o link show master $LAB_BRIDGE | grep -q ' dh-'"
 check "$CYCLES create/delete cycles: no records left" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
 
 # --- a torn state file: reported, set aside, its links removed, the daemon starts -------------

@@ -225,7 +225,7 @@ if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ] && 
   check "network create: a firewall dropping bridged traffic is detected, with the fix" \
     create_fails "Fix: iptables -I FORWARD -i $LAB_BRIDGE2 -j ACCEPT" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE2"
   # (removed on the daemon's helper thread right after the probe)
-  check "firewall probe: leaves no ports on the bridge" lab_wait 2 bash -c "! ip -o link | grep -q ' ndp[0-9a-f]\{6\}[ab]@'"
+  check "firewall probe: leaves no ports on the bridge" lab_wait 2 bash -c "! ip -o link show master $LAB_BRIDGE2 | grep -q ' ndp[0-9a-f]\{6\}[ab]@'"
   iptables -I FORWARD -i "$LAB_BRIDGE2" -j ACCEPT
 else
   ok "network create: firewall detection # SKIP FORWARD policy is not DROP or br_netfilter is off"
@@ -243,7 +243,7 @@ if command -v ip6tables >/dev/null; then
 fi
 docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE2" -o ipv6=true \
   -o lease_timeout=2s ndnov6 >/dev/null
-links_before=$(ip -o link | grep -c ' dh-')
+links_before=$(ip -o link show master "$LAB_BRIDGE" | grep -c ' dh-')
 run --network ndnov6 "$BUSYBOX_IMAGE" true > "$OUT/nov6" 2>&1
 status=$?
 check "ipv6 without a DHCPv6 server: docker run fails, saying what was sent and the likely causes" \
@@ -251,7 +251,7 @@ check "ipv6 without a DHCPv6 server: docker run fails, saying what was sent and 
     "SOLICITs sent, 0 ADVERTISEs, 0 REPLYs received)" "Is a DHCPv6 server on that LAN?" \
     "create the network without --ipv6 and -o ipv6=true"
 check "ipv6 without a DHCPv6 server: the DHCPv4 lease was not the problem" bash -c "! grep -q 'no DHCPv4 lease' '$OUT/nov6'"
-check "ipv6 without a DHCPv6 server: no interfaces left behind" lab_wait 5 bash -c "[ \$(ip -o link | grep -c ' dh-') -eq $links_before ]"
+check "ipv6 without a DHCPv6 server: no interfaces left behind" lab_wait 5 bash -c "[ \$(ip -o link show master $LAB_BRIDGE | grep -c ' dh-') -eq $links_before ]"
 docker network rm ndnov6 >/dev/null
 
 # --- IPv6 -----------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-ip6tables 2>/dev/null)" = 1 ] &&
       echo \"\$out\" | grep -q 'Fix: ip6tables -I FORWARD -i $LAB_BRIDGE -j ACCEPT' &&
       ! echo \"\$out\" | grep -q 'iptables -I FORWARD -i $LAB_BRIDGE -j ACCEPT'"
   docker network rm ndbad >/dev/null 2>&1
-  check "ipv6 firewall probe: leaves no ports on the bridge" lab_wait 2 bash -c "! ip -o link | grep -q ' ndp[0-9a-f]\{6\}[ab]@'"
+  check "ipv6 firewall probe: leaves no ports on the bridge" lab_wait 2 bash -c "! ip -o link show master $LAB_BRIDGE | grep -q ' ndp[0-9a-f]\{6\}[ab]@'"
   ip6tables -I FORWARD -i "$LAB_BRIDGE" -j ACCEPT
   engine28 && docker network rm nddocker6a >/dev/null
   # (b) The net-dhcp network first (the firewall lets DHCPv6 through), then the policy turns to
@@ -451,14 +451,14 @@ docker network rm ndkea >/dev/null
 # --- no DHCP server: docker run fails in time, nothing left behind --------------------------
 lab_stop "$LAB_KEA4_PID"
 docker network create --label "$LABEL" -d "$DRIVER" --ipam-driver null -o bridge="$LAB_BRIDGE" -o lease_timeout=2s ndnone >/dev/null
-links_before=$(ip -o link | grep -c ' dh-')
+links_before=$(ip -o link show master "$LAB_BRIDGE" | grep -c ' dh-')
 start=$(date +%s)
 run --network ndnone "$BUSYBOX_IMAGE" true > "$OUT/none" 2>&1
 status=$?
 check "no server: docker run fails, saying what was sent on which bridge" \
   bash -c "[ $status -ne 0 ] && grep -q 'no DHCPv4 lease on bridge $LAB_BRIDGE within 2 s' '$OUT/none'"
 check "no server: fails within the lease timeout (plus Docker's own time)" [ $(( $(date +%s) - start )) -le 8 ]
-check "no server: no interfaces left behind" lab_wait 5 bash -c "[ \$(ip -o link | grep -c ' dh-') -eq $links_before ]"
+check "no server: no interfaces left behind" lab_wait 5 bash -c "[ \$(ip -o link show master $LAB_BRIDGE | grep -c ' dh-') -eq $links_before ]"
 docker network rm ndnone >/dev/null
 
 # --- the daemon survives bad requests -------------------------------------------------------

@@ -63,3 +63,12 @@ TEST_CASE("metrics classify DHCPv6 events by loss reason", "[metrics]") {
   CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"6\",reason=\"expired\"} 1"));
   CHECK(has_line(text, "netdhcp_lease_losses_total{family=\"6\",reason=\"failed\"} 1"));
 }
+
+// An endpoint whose coroutine threw (Endpoint::mark_failed) is counted, so an alert can see it.
+TEST_CASE("metrics count endpoints that stopped on an internal error", "[metrics]") {
+  Metrics metrics;
+  CHECK(has_line(metrics.render({}), "netdhcp_endpoint_failures_total 0"));
+  metrics.internal_failure();
+  metrics.internal_failure();
+  CHECK(has_line(metrics.render({}), "netdhcp_endpoint_failures_total 2"));
+}
