@@ -397,7 +397,10 @@ DriverResult<json::object> Driver::join(const json::object& request) {
   json::object reply;
   reply["InterfaceName"] = json::object{{"SrcName", endpoint.container_end()}, {"DstPrefix", options.interface_prefix}};
   // No IPv6 gateway: the container's IPv6 default route comes from the router's advertisements.
-  // An IPv6-only endpoint (no DHCPv4 lease) gets no IPv4 gateway or routes either.
+  // An IPv6-only endpoint (no DHCPv4 lease) gets no IPv4 gateway or routes either, and so does
+  // one whose lease ran out since CreateEndpoint (a re-adopted one, say): refusing would fail
+  // the container, while its client leases again and apply4() then sets address and gateway
+  // inside the container.
   if (const auto& lease = endpoint.lease4()) add_ipv4_routes(endpoint, *lease, reply);
   // Never attach the container to docker_gwbridge behind the user's back.
   reply["DisableGatewayService"] = true;
