@@ -6,6 +6,7 @@
 
 
 #include "dhcp/identity.hpp"
+#include "netdhcp/scope_exit.hpp"
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
@@ -312,11 +313,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
                                    " is already in progress; nothing was changed for this request"};
   } else {
     creating_.insert(endpoint_id);
-    struct Done {
-      std::set<std::string>& set;
-      std::string id;
-      ~Done() { set.erase(id); }
-    } done{creating_, endpoint_id};
+    ScopeExit done([this, endpoint_id] { creating_.erase(endpoint_id); });
     auto socket = netlink::Socket::open();
     if (!socket) co_return DriverError{500, socket.error().message};
     auto bridge = netlink::find_link(*socket, network->second.options.bridge);

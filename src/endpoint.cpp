@@ -10,6 +10,7 @@
 #include <random>
 
 #include "dhcp/identity.hpp"
+#include "netdhcp/scope_exit.hpp"
 #include "dhcp/router_advert.hpp"
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
@@ -747,13 +748,9 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   // What the record says decides the path: a Join during the wait below changes phase_.
   const EndpointPhase recorded = record.phase;
   readopting_ = true;
-  struct Done {
-    Endpoint* self;
-    std::shared_ptr<bool> alive;
-    ~Done() {
-      if (*alive) self->readopting_ = false;
-    }
-  } done{this, alive};
+  ScopeExit done([this, alive] {
+    if (*alive) readopting_ = false;
+  });
   phase_ = record.phase;
   sandbox_key_ = record.sandbox_key;
   hostname_sent_ = record.hostname;
@@ -782,7 +779,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     co_await wait.async_wait(use_awaitable_tuple);
     if (!*alive || left_) co_return false;
   }
-  auto resume = [this] {
+  std::function<void()> resume = [this] {  // not a lambda type: it lives in the coroutine frame
     TimePoint now = Clock::now();
     if (client4_) {
       if (lease4_) client4_->resume(*lease4_, now);

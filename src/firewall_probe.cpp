@@ -11,6 +11,7 @@
 #include <random>
 
 #include "dhcp/ip_udp.hpp"
+#include "netdhcp/scope_exit.hpp"
 #include "netlink/link.hpp"
 #include "netlink/namespace.hpp"
 #include "src/background.hpp"
@@ -20,6 +21,15 @@ namespace netdhcp {
 
 using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
+
+// One end of the probe: a veth whose host end is a port of the bridge and whose other end sits
+// in a namespace of its own (so the host sees nothing but a bridge port for a moment). Outside
+// the anonymous namespace: it lives in the probe coroutine's frame (-Wsubobject-linkage).
+struct ProbePort {
+  netlink::Namespace ns;
+  std::string host_end;
+  netlink::Link inner;
+};
 
 namespace {
 
@@ -45,14 +55,6 @@ Result<UniqueFd> packet_socket(int index, int protocol) {
     return system_error("binding the probe socket", errno);
   return fd;
 }
-
-// One end of the probe: a veth whose host end is a port of the bridge and whose other end sits
-// in a namespace of its own (so the host sees nothing but a bridge port for a moment).
-struct ProbePort {
-  netlink::Namespace ns;
-  std::string host_end;
-  netlink::Link inner;
-};
 
 Result<ProbePort> make_port(netlink::Socket& host, const std::string& name, int bridge_index, MacAddress mac) {
   auto ns = netlink::Namespace::create();
@@ -209,7 +211,8 @@ asio::awaitable<Result<ProbeVerdict>> probe_bridge_forwarding(std::string bridge
   // the LAN has), through the same FORWARD rules a container's DISCOVER and SOLICIT meet.
   Bytes packet4, packet6 = dhcp6_probe_packet(link_local_of(mac_a), as_bytes(kMarker));
   encode_ipv4_udp(kIpv4Any, 68, kIpv4Broadcast, 67, as_bytes(kMarker), packet4);
-  auto send = [&](const Bytes& packet, int protocol) {
+  // A std::function, not a lambda's own type: it lives in the coroutine frame.
+  std::function<void(const Bytes&, int)> send = [&](const Bytes& packet, int protocol) {
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
     to.sll_protocol = htons(protocol);
@@ -223,14 +226,11 @@ asio::awaitable<Result<ProbeVerdict>> probe_bridge_forwarding(std::string bridge
   // `readable` owns the receiving fd from here on; the guard removes the ports and closes the
   // sender however the coroutine ends (also when it is destroyed while it waits, at shutdown).
   asio::posix::stream_descriptor readable(executor, receiver->release());
-  struct Cleanup {
-    std::function<void()> run;
-    ~Cleanup() { run(); }
-  } cleanup{[&] {
+  ScopeExit cleanup([&] {
     if (readable.is_open()) close_later(readable.release());
     close_later(sender->release());
     remove_ports(names);
-  }};
+  });
   asio::steady_timer timer(executor);
   bool arrived4 = !probe4, arrived6 = !probe6;
   TimePoint deadline = Clock::now() + kWait;

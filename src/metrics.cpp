@@ -5,22 +5,26 @@
 
 namespace netdhcp {
 
+namespace {
+
+// The same rule for both families: Bound is obtained, Renewed and AddressChanged renewed, an
+// event with a loss reason lost for that reason; the rest (Released) is not counted.
+template <class Event>
+Metrics::Outcome outcome_of(const Event& e) {
+  using Kind = typename Event::Kind;
+  if (e.kind == Kind::Bound) return Metrics::Outcome::Obtained;
+  if (e.kind == Kind::Renewed || e.kind == Kind::AddressChanged) return Metrics::Outcome::Renewed;
+  return e.loss != LossReason::None ? Metrics::Outcome::Lost : Metrics::Outcome::Uncounted;
+}
+
+}  // namespace
+
 void Metrics::lease_event(const dhcp4::Event& e, std::optional<Duration> round_trip) {
-  using Kind = dhcp4::Event::Kind;
-  Outcome outcome = e.kind == Kind::Bound                                    ? Outcome::Obtained
-                    : e.kind == Kind::Renewed || e.kind == Kind::AddressChanged ? Outcome::Renewed
-                    : e.loss != LossReason::None                             ? Outcome::Lost
-                                                                             : Outcome::Uncounted;
-  count(v4_, outcome, e.loss, round_trip);
+  count(v4_, outcome_of(e), e.loss, round_trip);
 }
 
 void Metrics::lease_event(const dhcp6::Event& e, std::optional<Duration> round_trip) {
-  using Kind = dhcp6::Event::Kind;
-  Outcome outcome = e.kind == Kind::Bound                                    ? Outcome::Obtained
-                    : e.kind == Kind::Renewed || e.kind == Kind::AddressChanged ? Outcome::Renewed
-                    : e.loss != LossReason::None                             ? Outcome::Lost
-                                                                             : Outcome::Uncounted;
-  count(v6_, outcome, e.loss, round_trip);
+  count(v6_, outcome_of(e), e.loss, round_trip);
 }
 
 void Metrics::count(PerFamily& p, Outcome outcome, LossReason loss, std::optional<Duration> round_trip) {

@@ -19,6 +19,7 @@ namespace netdhcp {
 
 class Metrics {
  public:
+  enum class Outcome { Obtained, Renewed, Lost, Uncounted };
   // A client's event, by its typed kind and loss reason: Bound counts as obtained, Renewed and
   // AddressChanged as renewed, an event with a loss reason as lost for that reason; Released
   // (the owner's own doing) is not counted. `round_trip`: the time from the REQUEST (or
@@ -49,7 +50,6 @@ class Metrics {
     std::uint64_t rtt_count = 0;
     double rtt_sum = 0;
   };
-  enum class Outcome { Obtained, Renewed, Lost, Uncounted };
   void count(PerFamily& p, Outcome outcome, LossReason loss, std::optional<Duration> round_trip);
   PerFamily v4_, v6_;
   std::uint64_t create_failures_ = 0;
