@@ -13,9 +13,9 @@
 #include <filesystem>
 
 #include "netlink/link.hpp"
-#include "src/log.hpp"
-#include "src/network_options.hpp"
-#include "src/plugin_api.hpp"
+#include "src/support/log.hpp"
+#include "src/state/network_options.hpp"
+#include "src/plugin/plugin_api.hpp"
 
 using namespace netdhcp;
 

@@ -14,7 +14,7 @@
 #include "netlink/link.hpp"
 #include "netlink/namespace.hpp"
 #include "netlink/route.hpp"
-#include "src/netlink_wait.hpp"
+#include "src/transport/netlink_wait.hpp"
 
 using namespace netdhcp;
 using namespace netdhcp::netlink;

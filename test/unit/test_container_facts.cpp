@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "src/container_facts.hpp"
+#include "src/endpoint/container_facts.hpp"
 
 using namespace netdhcp;
 

@@ -3,7 +3,7 @@
 // encoding/json gives a net.HardwareAddr.
 #include <catch2/catch.hpp>
 
-#include "src/docker_options.hpp"
+#include "src/plugin/docker_options.hpp"
 
 using namespace netdhcp;
 namespace json = boost::json;

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "dhcp/ip_udp.hpp"
-#include "src/firewall_probe.hpp"
+#include "src/endpoint/firewall_probe.hpp"
 
 using namespace netdhcp;
 

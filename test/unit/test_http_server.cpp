@@ -10,7 +10,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "src/http_server.hpp"
+#include "src/plugin/http_server.hpp"
 
 using namespace netdhcp;
 using namespace std::chrono_literals;

@@ -1,7 +1,7 @@
 // Metrics count lease events by their typed kind and loss reason, never by names.
 #include <catch2/catch.hpp>
 
-#include "src/metrics.hpp"
+#include "src/endpoint/metrics.hpp"
 
 using namespace netdhcp;
 using namespace std::chrono_literals;

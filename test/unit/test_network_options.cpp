@@ -2,7 +2,7 @@
 // plugin timeout.
 #include <catch2/catch.hpp>
 
-#include "src/network_options.hpp"
+#include "src/state/network_options.hpp"
 
 using namespace netdhcp;
 using namespace std::chrono_literals;

@@ -5,9 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include "dhcp/identity.hpp"
-#include "src/dhcp4_socket.hpp"
-#include "src/dhcp6_socket.hpp"
-#include "src/pacer.hpp"
+#include "src/transport/dhcp4_socket.hpp"
+#include "src/transport/dhcp6_socket.hpp"
+#include "src/plugin/pacer.hpp"
 #include "test/unit/helpers.hpp"
 
 using namespace netdhcp;

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "src/spawn.hpp"
+#include "src/support/spawn.hpp"
 
 using namespace netdhcp;
 

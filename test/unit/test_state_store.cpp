@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "src/state_store.hpp"
+#include "src/state/state_store.hpp"
 
 using namespace netdhcp;
 using namespace std::chrono_literals;

@@ -1,0 +1,221 @@
+#include "src/cli/serve_command.hpp"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstring>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "src/plugin/driver.hpp"
+#include "src/plugin/http_server.hpp"
+#include "netlink/namespace.hpp"
+#include "src/support/log.hpp"
+#include "src/support/version.hpp"
+
+namespace netdhcp {
+
+namespace {
+
+constexpr const char* kServeUsage =
+    "usage: net-dhcp serve [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--socket-mode MODE]\n"
+    "                      [--metrics ADDRESS] [--docker-timeout DURATION] [--follow-timeout DURATION]\n"
+    "\n"
+    "Runs the Docker network driver. Docker finds it through the socket: the driver's name is\n"
+    "the socket file's name (default /run/docker/plugins/net-dhcp.sock -> driver net-dhcp).\n"
+    "\n"
+    "  --socket PATH       where to listen (default /run/docker/plugins/net-dhcp.sock)\n"
+    "  --state-dir DIR     where networks and endpoints are kept across restarts (default /var/lib/net-dhcp)\n"
+    "  --log-level LEVEL   debug, info, warning or error (default info)\n"
+    "  --socket-mode MODE  octal permissions of the socket (default 0600: root only)\n"
+    "  --metrics ADDRESS   also serve Prometheus metrics at http://ADDRESS/metrics: HOST:PORT, or\n"
+    "                      :PORT for 127.0.0.1 (default: off; always at /metrics on --socket)\n"
+    "  --docker-timeout DURATION\n"
+    "                      how long dockerd waits for an answer from this driver: none for a socket\n"
+    "                      plugin (the default); for the managed plugin what `docker plugin enable\n"
+    "                      --timeout` set (its config passes 30s, Docker's default): a network whose\n"
+    "                      lease_timeout does not fit in it is refused\n"
+    "  --follow-timeout DURATION\n"
+    "                      how long after Join Docker may take to move an interface into its\n"
+    "                      container before the endpoint is reported as not followed (default 30s)\n"
+    "\n"
+    "Environment (for the managed plugin: docker plugin set NAME VAR=VALUE; flags win):\n"
+    "  NET_DHCP_LOG_LEVEL, NET_DHCP_METRICS, NET_DHCP_DOCKER_TIMEOUT\n"
+    "                      as --log-level, --metrics and --docker-timeout\n";
+
+// Creates DIR and its parents (mode 0700 for the last). Errors: mkdir failures.
+Result<void> make_directories(const std::string& path, mode_t mode) {
+  std::string partial;
+  for (std::size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      partial = path.substr(0, i);
+      if (::mkdir(partial.c_str(), i == path.size() ? mode : 0755) < 0 && errno != EEXIST)
+        return system_error("creating " + partial, errno);
+    }
+  }
+  return {};
+}
+
+// Inside a managed Docker plugin /proc/sys is read-only (runc's default), but the daemon sets
+// per-interface sysctls (accept_ra, autoconf, accept_dad on the container end). With
+// CAP_SYS_ADMIN in the plugin's own mount namespace it can mount a procfs of its own.
+void ensure_writable_sysctls() {
+  struct statvfs sys{};
+  if (::statvfs("/proc/sys/net", &sys) == 0 && !(sys.f_flag & ST_RDONLY)) return;
+  const char* private_proc = "/run/net-dhcp/proc";
+  if (auto made = make_directories(private_proc, 0700); !made) {
+    log::warning("/proc/sys is read-only and " + made.error().message + ": per-interface sysctls will fail");
+    return;
+  }
+  if (::mount("proc", private_proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0 && errno != EBUSY) {
+    log::warning(std::string("/proc/sys is read-only and mounting a procfs at ") + private_proc + " failed: " +
+                 std::strerror(errno) + "; per-interface sysctls will fail (run with CAP_SYS_ADMIN)");
+    return;
+  }
+  netlink::set_proc_sys_root(std::string(private_proc) + "/sys");
+  log::info(std::string("/proc/sys is read-only here (a managed plugin?): sysctls go through ") + private_proc + "/sys");
+}
+
+}  // namespace
+
+int serve_command(int argc, char** argv) {
+  std::string socket_path = "/run/docker/plugins/net-dhcp.sock";
+  std::string state_dir = "/var/lib/net-dhcp";
+  unsigned socket_mode = 0600;
+  std::string metrics_address;
+  if (const char* env = std::getenv("NET_DHCP_METRICS")) metrics_address = env;
+  Duration follow_timeout = std::chrono::seconds(30);
+  Duration docker_timeout = Duration::zero();  // none: dockerd sets no timeout on a socket plugin's calls
+  auto set_docker_timeout = [&docker_timeout](const std::string& text, const char* where) {
+    auto parsed = parse_duration(text);
+    if (!parsed || *parsed <= kCreateEndpointOverhead) {
+      std::cerr << "net-dhcp serve: " << where << " must be a duration over 1s and up to 1h, like 30s or 2m, not \""
+                << text << "\"\n";
+      return false;
+    }
+    docker_timeout = *parsed;
+    return true;
+  };
+  if (const char* env = std::getenv("NET_DHCP_DOCKER_TIMEOUT"); env && *env)
+    if (!set_docker_timeout(env, "NET_DHCP_DOCKER_TIMEOUT")) return 2;
+  if (const char* env = std::getenv("NET_DHCP_LOG_LEVEL"); env && *env) {
+    log::Level level;
+    if (!log::parse_level(env, level)) {
+      std::cerr << "net-dhcp serve: NET_DHCP_LOG_LEVEL must be debug, info, warning or error, not \"" << env << "\"\n";
+      return 2;
+    }
+    log::set_level(level);
+  }
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kServeUsage;
+      return 0;
+    }
+    std::optional<std::string> v;
+    if (arg == "--socket" && (v = value())) {
+      socket_path = *v;
+    } else if (arg == "--state-dir" && (v = value())) {
+      state_dir = *v;
+    } else if (arg == "--log-level" && (v = value())) {
+      log::Level level;
+      if (!log::parse_level(*v, level)) {
+        std::cerr << "net-dhcp serve: --log-level must be debug, info, warning or error, not \"" << *v << "\"\n";
+        return 2;
+      }
+      log::set_level(level);
+    } else if (arg == "--metrics" && (v = value())) {
+      metrics_address = *v;
+    } else if (arg == "--docker-timeout" && (v = value())) {
+      if (!set_docker_timeout(*v, "--docker-timeout")) return 2;
+    } else if (arg == "--follow-timeout" && (v = value())) {
+      auto parsed = parse_duration(*v);
+      if (!parsed) {
+        std::cerr << "net-dhcp serve: --follow-timeout must be a duration up to 1h, like 30s, not \"" << *v << "\"\n";
+        return 2;
+      }
+      follow_timeout = *parsed;
+    } else if (arg == "--socket-mode" && (v = value())) {
+      try {
+        socket_mode = static_cast<unsigned>(std::stoul(*v, nullptr, 8));
+      } catch (...) {
+        std::cerr << "net-dhcp serve: --socket-mode must be an octal mode like 0660\n";
+        return 2;
+      }
+    } else {
+      std::cerr << "net-dhcp serve: unknown or incomplete argument \"" << arg << "\"\n\n" << kServeUsage;
+      return 2;
+    }
+  }
+  if (auto r = make_directories(state_dir, 0700); !r) {
+    log::error(r.error().message);
+    return 1;
+  }
+  auto slash = socket_path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    if (auto r = make_directories(socket_path.substr(0, slash), 0755); !r) {
+      log::error(r.error().message);
+      return 1;
+    }
+  }
+
+  ensure_writable_sysctls();
+  asio::io_context io(1);
+  Driver driver(io.get_executor(), state_dir, docker_timeout);
+  driver.set_follow_timeout(follow_timeout);
+  if (auto loaded = driver.load(); !loaded) {
+    log::error(loaded.error().message);
+    return 1;
+  }
+  RequestHandler handler = [&driver](std::string path, std::string body) -> asio::awaitable<ApiReply> {
+    return handle_plugin_request(driver, std::move(path), std::move(body));
+  };
+  auto server = HttpServer::listen(io.get_executor(), socket_path, socket_mode, handler);
+  if (!server) {
+    log::error(server.error().message);
+    return 1;
+  }
+  (*server)->start();
+  std::unique_ptr<TcpHttpServer> metrics;
+  if (!metrics_address.empty()) {
+    RequestHandler metrics_handler = [&driver](std::string path, std::string) -> asio::awaitable<ApiReply> {
+      if (path == "/metrics") co_return metrics_reply(driver);
+      co_return ApiReply{404, "not found: try /metrics\n", "text/plain"};
+    };
+    auto listening = TcpHttpServer::listen(io.get_executor(), metrics_address, metrics_handler);
+    if (!listening) {
+      log::error(listening.error().message);
+      return 1;
+    }
+    metrics = std::move(*listening);
+    metrics->start();
+    log::info("Prometheus metrics at http://" + metrics_address + "/metrics");
+  }
+  log::info(std::string("net-dhcp ") + NETDHCP_VERSION_STRING + " serving on " + socket_path + ", state in " + state_dir +
+            ", Docker's timeout " + (docker_timeout == Duration::zero() ? std::string("none (a socket plugin)") : seconds_text(docker_timeout)));
+
+  // SIGTERM/SIGINT: stop answering, write the endpoints' state and leave. Running containers
+  // keep their addresses and leases (only Leave/DeleteEndpoint release); the next start
+  // re-adopts them.
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    log::info(std::string("signal ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") + ": shutting down");
+    (*server)->stop();
+    if (metrics) metrics->stop();
+    driver.save_all();
+    io.stop();
+  });
+  io.run();
+  log::info("net-dhcp stopped");
+  return 0;
+}
+
+}  // namespace netdhcp

@@ -1,0 +1,165 @@
+// One container's attachment to a net-dhcp network, from CreateEndpoint to DeleteEndpoint:
+// the veth pair, the in-process DHCPv4 (and DHCPv6) client, and the work of following the
+// interface into the container and keeping its addresses in line with the leases.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dhcp/dhcp4_client.hpp"
+#include "dhcp/dhcp6_client.hpp"
+#include "netlink/namespace.hpp"
+#include "src/support/asio.hpp"
+#include "src/transport/dhcp4_socket.hpp"
+#include "src/transport/dhcp6_socket.hpp"
+#include "src/endpoint/metrics.hpp"
+#include "src/state/network_options.hpp"
+#include "src/support/spawn.hpp"
+#include "src/state/state_store.hpp"
+
+namespace netdhcp {
+
+struct EndpointConfig {
+  std::string network_id;
+  std::string endpoint_id;
+  NetworkOptions options;
+  int bridge_index = 0;
+  int bridge_mtu = 1500;
+  MacAddress mac;
+  // How long after Join the interface may take to appear in the container (serve --follow-timeout).
+  Duration follow_timeout = std::chrono::seconds(30);
+};
+
+class Endpoint : public std::enable_shared_from_this<Endpoint> {
+ public:
+  Endpoint(asio::any_io_executor executor, EndpointConfig config);
+  ~Endpoint();
+
+  // Called with the endpoint's record whenever something worth keeping across a restart
+  // changes (phase, leases, namespace, hostname). Not called once the endpoint is removed.
+  using Persist = std::function<void(const EndpointRecord&)>;
+  void set_persist(Persist persist) { persist_ = std::move(persist); }
+  EndpointRecord record() const;
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // What `net-dhcp status` and EndpointOperInfo show: container, interfaces, MAC, addresses,
+  // gateway, server, state, last renewal and expiry (UTC), the last problem.
+  json::object describe() const;
+
+  // CreateEndpoint: veth pair (host end on the bridge), leases on the container end, IPv4 and
+  // IPv6 at the same time (or only one of them), within lease_timeout. On error nothing is left
+  // behind and the error says what happened on the wire, and, when nothing came back, whether
+  // the host firewall drops the bridge's traffic now (it may have changed since CreateNetwork).
+  asio::awaitable<Result<void>> create();
+  // Join has been answered: follow the interface into the container's namespace (SandboxKey)
+  // and carry on there with the same clients.
+  void follow_into(std::string sandbox_key);
+  // Leave: RELEASE the leases and stop the clients. Idempotent.
+  void leave();
+  // DeleteEndpoint: leave() if needed, then remove the links. Idempotent.
+  void remove();
+  // After a daemon restart: carry on from `record`. A joined endpoint whose container still
+  // runs gets its clients back inside the container (BOUND/RENEWING/REBINDING from the saved
+  // lease, INIT-REBOOT if it ran out) without touching its address; a created one waits for
+  // Join in the host namespace. Returns false when there is nothing to carry on (the
+  // container is gone, or CreateEndpoint never answered): the lease was released and the
+  // links removed. `delay` spreads many re-adoptions' first packets.
+  asio::awaitable<bool> readopt(EndpointRecord record, Duration delay);
+  // A coroutine of this endpoint threw while doing `what`: marked failed in status ("failed"),
+  // counted in metrics, logged; what it kept going has stopped.
+  void mark_failed(const std::string& what, const std::string& message);
+
+  const EndpointConfig& config() const { return config_; }
+  EndpointPhase phase() const { return phase_; }
+  // Every lease the network has families for (IPv4 unless --ipv4=false, IPv6 with ipv6): what
+  // CreateEndpoint waits for.
+  bool have_all_leases() const {
+    return (!config_.options.ipv4 || lease4_) && (!config_.options.ipv6 || lease6_);
+  }
+  const std::string& container_end() const { return container_end_; }
+  const std::optional<dhcp4::Lease>& lease4() const { return lease4_; }
+  const std::optional<dhcp6::Lease>& lease6() const { return lease6_; }
+  int prefix6() const { return prefix6_; }
+  // The IPv4 default gateway for `lease`: the network's `gateway` option, else the lease's.
+  std::optional<Ipv4Address> gateway4(const dhcp4::Lease& lease) const;
+  std::string state4() const;
+  std::string state6() const;
+
+ private:
+  // A socket with the session that drives a client over it; shared with the running coroutine,
+  // so that replacing it (when the interface moves into the container) is safe.
+  // It also co-owns the client: a stopped session's coroutine resumes once more after the
+  // endpoint may be gone, and must still find its client.
+  template <class ClientT, class SocketT>
+  struct Wire {
+    std::shared_ptr<ClientT> client;
+    std::unique_ptr<SocketT> socket;
+    std::unique_ptr<DhcpSession<ClientT, SocketT>> session;
+  };
+  using Wire4 = Wire<dhcp4::Client, Dhcp4Socket>;
+  using Wire6 = Wire<dhcp6::Client, Dhcp6Socket>;
+  template <class ClientT, class SocketT, class EventT>
+  void start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, const std::shared_ptr<ClientT>& client,
+                  std::unique_ptr<SocketT> socket,
+                  void (Endpoint::*on_event)(const EventT&));
+  void make_clients(int mtu);
+  void save() const;
+  void discard();
+  Result<void> make_links();
+  void delete_links();
+  void start_v4(std::unique_ptr<Dhcp4Socket> socket);
+  void start_v6(std::unique_ptr<Dhcp6Socket> socket);
+  asio::awaitable<bool> follow(std::string sandbox_key, TimePoint deadline);
+  asio::awaitable<void> learn_container();
+  void warn(const std::string& message);
+  FailureHandler failure_handler(std::string what);
+  void fail(const std::string& message);
+  asio::awaitable<void> watch_router_advertisements(UniqueFd socket);
+  void use_on_link_prefix(int length);
+  static asio::awaitable<void> follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key);
+  void on_event4(const dhcp4::Event& event);
+  void on_event6(const dhcp6::Event& event);
+  void apply4(const std::optional<dhcp4::Lease>& previous, const std::optional<dhcp4::Lease>& next);
+  void apply6(const std::optional<dhcp6::Lease>& previous, const std::optional<dhcp6::Lease>& next);
+  int on_link_prefix6(const Ipv6Address& address) const;
+  std::string log_prefix() const;
+  asio::awaitable<std::string> no_lease_message();
+
+  asio::any_io_executor executor_;
+  EndpointConfig config_;
+  std::string host_end_;
+  std::string container_end_;
+  bool links_made_ = false;
+  std::shared_ptr<dhcp4::Client> client4_;
+  std::shared_ptr<dhcp6::Client> client6_;
+  std::shared_ptr<Wire4> wire4_;
+  std::shared_ptr<Wire6> wire6_;
+  std::optional<dhcp4::Lease> lease4_;
+  std::optional<dhcp6::Lease> lease6_;
+  int prefix6_ = 128;
+  std::optional<netlink::Namespace> netns_;  // the container's, once followed
+  int container_index_ = 0;                  // the interface's index inside it
+  bool left_ = false;
+  bool removed_ = false;
+  EndpointPhase phase_ = EndpointPhase::Creating;
+  std::string sandbox_key_;
+  std::string hostname_sent_;  // the container's hostname, once told to the server
+  std::string container_id_;   // from the cgroup of a process in the container's namespace
+  std::string interface_name_; // inside the container (eth0)
+  std::string last_error_;
+  TimePoint last_error_at_{};
+  Persist persist_;
+  Metrics* metrics_ = nullptr;
+  asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
+  asio::steady_timer* lease_wait_ = nullptr;            // owned by create() while it waits
+  bool following_ = false;
+  bool failed_ = false;          // a coroutine of it threw (mark_failed)
+  bool followed_ = false;        // its clients run inside the container
+  std::string follow_error_;     // why follow() gave up, when it did
+  bool readopting_ = false;      // readopt() has not started the clients yet
+  std::string pending_sandbox_;  // a Join that came meanwhile: followed once they run
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace netdhcp

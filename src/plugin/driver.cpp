@@ -1,0 +1,460 @@
+#include "src/plugin/driver.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+#include "dhcp/identity.hpp"
+#include "netdhcp/scope_exit.hpp"
+#include "netlink/address.hpp"
+#include "netlink/link.hpp"
+#include "netlink/route.hpp"
+#include "src/plugin/docker_options.hpp"
+#include "src/endpoint/firewall_probe.hpp"
+#include "src/transport/interface_info.hpp"
+#include "src/support/log.hpp"
+#include "src/support/version.hpp"
+
+namespace netdhcp {
+
+namespace {
+
+std::string string_field(const json::object& o, const char* key) {
+  if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->as_string());
+  return {};
+}
+
+DriverError bad_request(std::string message) { return DriverError{400, std::move(message)}; }
+
+// CreateNetwork's Options: Docker's own flags (src/docker_options.hpp) and, under
+// com.docker.network.generic, the -o options.
+const json::object& request_options(const json::object& request) {
+  static const json::object kNone;
+  auto* options = request.if_contains("Options");
+  return options && options->is_object() ? options->as_object() : kNone;
+}
+
+std::map<std::string, std::string> generic_options(const json::object& options) {
+  std::map<std::string, std::string> generic;
+  if (auto* g = options.if_contains("com.docker.network.generic"); g && g->is_object()) {
+    for (const auto& [key, value] : g->as_object())
+      generic[std::string(key)] = value.is_string() ? std::string(value.as_string()) : json::serialize(value);
+  }
+  return generic;
+}
+
+// Docker's IPAM data for one family: with --ipam-driver null, address space "null" and the
+// whole address range as the pool. Returns the pool Docker's IPAM chose, if it chose one.
+std::optional<std::string> ipam_pool(const json::object& request, const char* key, const char* null_pool) {
+  if (auto* data = request.if_contains(key); data && data->is_array()) {
+    for (const auto& d : data->as_array()) {
+      if (!d.is_object()) continue;
+      std::string space = string_field(d.as_object(), "AddressSpace");
+      std::string pool = string_field(d.as_object(), "Pool");
+      if (space != "null" && pool != null_pool) return pool;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string families_text(const NetworkOptions& o) {
+  return o.ipv4 && o.ipv6 ? "IPv4 and IPv6" : o.ipv6 ? "IPv6 only" : "IPv4";
+}
+
+// A locally administered unicast MAC derived from the endpoint id (stable across retries).
+MacAddress mac_for(const std::string& endpoint_id) {
+  auto uuid = uuid_from_name("mac:" + endpoint_id);
+  MacAddress mac;
+  mac.octets[0] = 0x02;
+  for (int i = 1; i < 6; ++i) mac.octets[i] = uuid[i];
+  return mac;
+}
+
+// Endpoint ids name files in the state directory: Docker's are 64 hex digits.
+bool valid_endpoint_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
+bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
+  int len = std::min(a.prefix_length, b.prefix_length);
+  std::uint32_t mask = len == 0 ? 0 : ~0u << (32 - len);
+  return (a.v4_address.to_u32() & mask) == (b.v4_address.to_u32() & mask);
+}
+
+}  // namespace
+
+Driver::Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout)
+    : executor_(std::move(executor)), store_(std::move(state_dir)), docker_timeout_(docker_timeout) {}
+
+namespace {
+
+// The veth pair of an endpoint the daemon cannot carry on (deleting one end deletes both).
+void remove_links_of(const std::string& endpoint_id) {
+  auto socket = netlink::Socket::open();
+  if (!socket) return;
+  if (auto link = netlink::find_link(*socket, "dh-" + endpoint_id.substr(0, 12))) (void)netlink::delete_link(*socket, *link);
+}
+
+}  // namespace
+
+Result<void> Driver::load() {
+  if (auto prepared = store_.prepare(); !prepared) return prepared;
+  auto loaded = store_.load();
+  for (const auto& problem : loaded.problems) log::error("state: " + problem);
+  networks_ = std::move(loaded.networks);
+  // Created under a longer --docker-timeout: still served, but docker run may fail on Docker's
+  // timeout before net-dhcp's.
+  for (const auto& [id, network] : networks_)
+    if (auto problem = check_lease_timeout(network.options.lease_timeout, docker_timeout_))
+      log::warning("network " + id.substr(0, 12) + ": " + problem->message);
+  log::info("state: " + std::to_string(networks_.size()) + " network(s) and " + std::to_string(loaded.endpoints.size()) +
+            " endpoint(s) from " + store_.dir());
+  // A record that could not be read still names its endpoint: remove its links.
+  for (const auto& id : loaded.unreadable_endpoints) remove_links_of(id);
+  // Many endpoints re-adopted at once would all renew at once: spread their first packets
+  // (10 ms apart, 1 s for 100).
+  Duration delay{0};
+  for (auto& record : loaded.endpoints) {
+    auto network = networks_.find(record.network_id);
+    if (network == networks_.end()) {
+      log::warning("endpoint " + record.endpoint_id.substr(0, 12) + " belongs to an unknown network: removing its links");
+      remove_links_of(record.endpoint_id);
+      store_.remove_endpoint(record.endpoint_id);
+      continue;
+    }
+    const NetworkOptions& options = network->second.options;
+    int bridge_index = 0, bridge_mtu = 1500;
+    if (auto bridge = query_interface(options.bridge)) {
+      bridge_index = bridge->index;
+      bridge_mtu = bridge->mtu;
+    }
+    EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac,
+                          follow_timeout_};
+    auto endpoint = std::make_shared<Endpoint>(executor_, config);
+    adopt(endpoint);
+    spawn(executor_, readopt(this, endpoint, std::move(record), delay), "re-adopting endpoint " + config.endpoint_id.substr(0, 12),
+          [weak = std::weak_ptr<Endpoint>(endpoint)](const std::string& message) {
+            if (auto e = weak.lock()) e->mark_failed("re-adopting it", message);
+          });
+    delay += std::chrono::milliseconds(10);
+  }
+  return {};
+}
+
+void Driver::adopt(std::shared_ptr<Endpoint> endpoint) {
+  endpoints_[endpoint->config().endpoint_id] = endpoint;
+  endpoint->set_metrics(&metrics_);
+  endpoint->set_persist([this](const EndpointRecord& record) {
+    if (auto saved = store_.save_endpoint(record); !saved)
+      log::error("endpoint " + record.endpoint_id.substr(0, 12) + ": saving its state: " + saved.error().message);
+  });
+}
+
+asio::awaitable<void> Driver::readopt(Driver* driver, std::shared_ptr<Endpoint> endpoint, EndpointRecord record,
+                                      Duration delay) {
+  std::string id = record.endpoint_id;
+  bool kept = co_await endpoint->readopt(std::move(record), delay);
+  if (kept) co_return;
+  // Gone: unless Docker has created a new endpoint under that id meanwhile, forget it.
+  auto it = driver->endpoints_.find(id);
+  if (it != driver->endpoints_.end() && it->second == endpoint) {
+    driver->endpoints_.erase(it);
+    driver->store_.remove_endpoint(id);
+  }
+}
+
+void Driver::save_all() const {
+  for (const auto& [id, endpoint] : endpoints_)
+    if (auto saved = store_.save_endpoint(endpoint->record()); !saved) log::error(saved.error().message);
+}
+
+Result<void> Driver::save() const { return store_.save_networks(networks_); }
+
+Duration Driver::pace(const std::string& bridge) {
+  auto it = pacers_.try_emplace(bridge, 20, std::chrono::milliseconds(10)).first;
+  return it->second.next(Clock::now());
+}
+
+std::optional<DriverError> Driver::validate(const Network& network, const json::object& request) const {
+  const auto& o = network.options;
+  // IPAM must be null: the addresses come from the LAN's DHCP server.
+  for (auto [key, null_pool] : {std::pair{"IPv4Data", "0.0.0.0/0"}, std::pair{"IPv6Data", "::/0"}})
+    if (auto pool = ipam_pool(request, key, null_pool))
+      return bad_request("net-dhcp networks take their addresses from the LAN's DHCP server, not from Docker's IPAM "
+                         "(pool " + *pool + "): use --ipam-driver null");
+  auto socket = netlink::Socket::open();
+  if (!socket) return DriverError{500, socket.error().message};
+  auto bridge = netlink::find_link(*socket, o.bridge);
+  if (!bridge)
+    return bad_request("bridge " + o.bridge + " does not exist: create it and attach the LAN interface to it "
+                       "(ip link add " + o.bridge + " type bridge; ip link set ETH master " + o.bridge + ")");
+  if (bridge->kind != "bridge")
+    return bad_request(o.bridge + " is not a bridge (it is " + (bridge->kind.empty() ? "a physical interface" : "a " + bridge->kind) +
+                       "): net-dhcp needs a Linux bridge connected to the LAN");
+  if (auto taken = bridge_taken(network)) return taken;
+  if (!o.ignore_conflicts) {
+    // Another interface (docker0, br-..., a VPN) whose subnet overlaps the bridge's: traffic for
+    // the LAN would be routed there instead.
+    auto addresses = netlink::list_addresses(*socket, 0, false);
+    if (addresses) {
+      for (const auto& mine : *addresses) {
+        if (mine.index != bridge->index) continue;
+        for (const auto& theirs : *addresses) {
+          if (theirs.index == bridge->index || !prefixes_overlap(mine.prefix, theirs.prefix)) continue;
+          if (theirs.prefix.v4_address.octets[0] == 127) continue;
+          auto other = netlink::find_link(*socket, theirs.index);
+          return bad_request("the subnet " + theirs.prefix.to_string() + " of " + (other ? other->name : "another interface") +
+                             " overlaps " + mine.prefix.to_string() + " on bridge " + o.bridge +
+                             ": containers could not reach that part of the LAN; change the other network's subnet, "
+                             "or pass -o ignore_conflicts=true");
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<DriverError> Driver::bridge_taken(const Network& network) const {
+  if (network.options.ignore_conflicts) return std::nullopt;
+  for (const auto& [id, other] : networks_) {
+    if (other.options.bridge != network.options.bridge || id == network.id) continue;
+    // Only a network with endpoints is in the way. One without may be state Docker no longer
+    // has: `docker network rm` while net-dhcp was stopped succeeds without telling the driver
+    // (after ~15 s), and that record must not block the bridge for good.
+    std::size_t endpoints = 0;
+    for (const auto& [eid, e] : endpoints_)
+      if (e->config().network_id == id) ++endpoints;
+    if (endpoints == 0) {
+      log::info("network " + network.id.substr(0, 12) + ": bridge " + network.options.bridge +
+                " is also in net-dhcp network " + id.substr(0, 12) + ", which has no endpoints (removed from Docker while "
+                "net-dhcp was stopped?): not a conflict");
+      continue;
+    }
+    return bad_request("bridge " + network.options.bridge + " is already used by net-dhcp network " + id.substr(0, 12) +
+                       " (" + std::to_string(endpoints) + " endpoint" + (endpoints == 1 ? "" : "s") +
+                       "): use one network per bridge, or -o ignore_conflicts=true");
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<DriverResult<json::object>> Driver::create_network(const json::object& request) {
+  std::string id = string_field(request, "NetworkID");
+  if (id.empty()) co_return bad_request("CreateNetwork without a NetworkID");
+  const json::object& docker_options = request_options(request);
+  auto families = network_families(docker_options);
+  if (!families) co_return bad_request(families.error().message);
+  auto options = parse_network_options(generic_options(docker_options));
+  if (!options) co_return bad_request(options.error().message);
+  // Docker's --ipv6 means what -o ipv6=true means; --ipv4=false leaves DHCPv6 alone.
+  if (families->ipv6) options->ipv6 = true;
+  options->ipv4 = families->ipv4;
+  if (!options->ipv4 && !options->ipv6)
+    co_return bad_request("this network has IPv4 turned off (--ipv4=false) and no IPv6, so net-dhcp would have nothing to "
+                          "lease: add --ipv6 for an IPv6-only network (the LAN needs a DHCPv6 server), or drop --ipv4=false");
+  if (auto problem = check_lease_timeout(options->lease_timeout, docker_timeout_)) co_return bad_request(problem->message);
+  Network network{id, *options};
+  if (auto problem = validate(network, request)) co_return *problem;
+  if (options->firewall_check) {
+    int bridge_index = 0;
+    if (auto bridge = query_interface(options->bridge)) bridge_index = bridge->index;
+    auto verdict = co_await probe_bridge_forwarding(options->bridge, bridge_index, ProbeFamilies{options->ipv4, options->ipv6});
+    if (!verdict) co_return bad_request(verdict.error().message);
+    if (verdict->dropped()) co_return bad_request(verdict->message);
+    // Another CreateNetwork may have taken the bridge while this one probed.
+    if (auto taken = bridge_taken(network)) co_return *taken;
+  }
+  networks_[id] = network;
+  if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
+  log::info("network " + id.substr(0, 12) + " on bridge " + options->bridge + " (" + families_text(*options) + ")");
+  co_return json::object{};
+}
+
+DriverResult<json::object> Driver::delete_network(const json::object& request) {
+  std::string id = string_field(request, "NetworkID");
+  if (networks_.erase(id)) {
+    if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
+    log::info("network " + id.substr(0, 12) + " removed");
+  }
+  return json::object{};
+}
+
+asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::object& request) {
+  std::string network_id = string_field(request, "NetworkID");
+  std::string endpoint_id = string_field(request, "EndpointID");
+  if (network_id.empty() || endpoint_id.empty()) co_return bad_request("CreateEndpoint without NetworkID or EndpointID");
+  if (!valid_endpoint_id(endpoint_id))
+    co_return bad_request("invalid EndpointID \"" + endpoint_id.substr(0, 80) + "\": expected up to 128 letters, digits, '-' or '_'");
+  auto network = networks_.find(network_id);
+  if (network == networks_.end())
+    co_return bad_request("network " + network_id.substr(0, 12) +
+                          " is not known to net-dhcp (its saved state was lost?): docker network rm it and create it again");
+  json::object interface;
+  if (auto* i = request.if_contains("Interface"); i && i->is_object()) interface = i->as_object();
+  if (!string_field(interface, "Address").empty() || !string_field(interface, "AddressIPv6").empty())
+    co_return bad_request("net-dhcp takes addresses from the LAN's DHCP server, so --ip/--ip6 cannot be honoured: "
+                          "reserve an address for the container's MAC on the DHCP server and use --mac-address");
+  auto requested = requested_mac(request);
+  if (!requested) co_return bad_request(requested.error().message);
+  // Docker refuses an answer that sets a MAC it chose itself: only a MAC of ours is returned.
+  bool docker_chose_mac = requested->has_value();
+  MacAddress mac = docker_chose_mac ? **requested : mac_for(endpoint_id);
+  auto existing = endpoints_.find(endpoint_id);
+  std::shared_ptr<Endpoint> endpoint;
+  if (existing != endpoints_.end() && existing->second->have_all_leases()) {
+    endpoint = existing->second;  // Docker retried after we answered: same answer
+  } else if (creating_.count(endpoint_id)) {
+    // A second request while the first waits for its lease would find the first one's links
+    // (EEXIST) and, failing, remove them: refuse it and leave the first alone.
+    co_return DriverError{409, "CreateEndpoint for endpoint " + endpoint_id.substr(0, 12) +
+                                   " is already in progress; nothing was changed for this request"};
+  } else {
+    creating_.insert(endpoint_id);
+    ScopeExit done([this, endpoint_id] { creating_.erase(endpoint_id); });
+    auto socket = netlink::Socket::open();
+    if (!socket) co_return DriverError{500, socket.error().message};
+    auto bridge = netlink::find_link(*socket, network->second.options.bridge);
+    if (!bridge) co_return bad_request("bridge " + network->second.options.bridge + " no longer exists: " + bridge.error().message);
+    EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac, follow_timeout_};
+    if (Duration wait = pace(config.options.bridge); wait > Duration::zero()) {
+      log::debug("endpoint " + endpoint_id.substr(0, 12) + ": many endpoints starting at once, waiting " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");
+      asio::steady_timer timer(executor_);
+      timer.expires_after(wait);
+      co_await timer.async_wait(use_awaitable_tuple);
+    }
+    endpoint = std::make_shared<Endpoint>(executor_, config);
+    adopt(endpoint);
+    auto created = co_await endpoint->create();
+    if (!created) {
+      if (auto it = endpoints_.find(endpoint_id); it != endpoints_.end() && it->second == endpoint) {
+        endpoints_.erase(it);
+        store_.remove_endpoint(endpoint_id);
+      }
+      metrics_.create_failed();
+      log::warning("endpoint " + endpoint_id.substr(0, 12) + ": " + created.error().message);
+      co_return DriverError{500, created.error().message};
+    }
+  }
+  json::object reply_interface;
+  if (const auto& lease = endpoint->lease4())
+    reply_interface["Address"] = lease->address.to_string() + "/" + std::to_string(lease->prefix_length);
+  if (!docker_chose_mac) reply_interface["MacAddress"] = mac.to_string();
+  if (endpoint->lease6())
+    reply_interface["AddressIPv6"] = endpoint->lease6()->address.to_string() + "/" + std::to_string(endpoint->prefix6());
+  co_return json::object{{"Interface", std::move(reply_interface)}};
+}
+
+namespace {
+
+// Join's IPv4 part: the Gateway and the StaticRoutes.
+void add_ipv4_routes(const Endpoint& endpoint, const dhcp4::Lease& lease, json::object& reply) {
+  const auto& options = endpoint.config().options;
+  auto gateway = endpoint.gateway4(lease);
+  if (gateway) reply["Gateway"] = gateway->to_string();
+  json::array routes;
+  // RFC 3442 routes from the server (the default one is the Gateway above).
+  for (const auto& r : lease.classless_routes) {
+    if (r.prefix_length == 0) continue;
+    std::string destination = r.destination.to_string() + "/" + std::to_string(r.prefix_length);
+    if (r.router.is_unspecified()) routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 1}});
+    else routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 0}, {"NextHop", r.router.to_string()}});
+  }
+  // The routes the host has through the bridge (other subnets of the LAN), unless skip_routes.
+  if (!options.skip_routes) {
+    if (auto socket = netlink::Socket::open()) {
+      if (auto host_routes = netlink::list_routes(*socket, false)) {
+        std::uint32_t own = lease.address.to_u32() & prefix_netmask(lease.prefix_length).to_u32();
+        for (const auto& r : *host_routes) {
+          if (r.oif != endpoint.config().bridge_index || r.destination.prefix_length == 0) continue;
+          if (r.destination.v4_address.to_u32() == own && r.destination.prefix_length == lease.prefix_length) continue;
+          std::string destination = r.destination.to_string();
+          if (r.gateway4) routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 0}, {"NextHop", r.gateway4->to_string()}});
+          else routes.emplace_back(json::object{{"Destination", destination}, {"RouteType", 1}});
+        }
+      }
+    }
+  }
+  if (!routes.empty()) reply["StaticRoutes"] = std::move(routes);
+}
+
+}  // namespace
+
+DriverResult<json::object> Driver::join(const json::object& request) {
+  std::string endpoint_id = string_field(request, "EndpointID");
+  std::string sandbox = string_field(request, "SandboxKey");
+  auto it = endpoints_.find(endpoint_id);
+  if (it == endpoints_.end() || it->second->phase() == EndpointPhase::Creating)
+    return bad_request("endpoint " + endpoint_id.substr(0, 12) + " is not known to net-dhcp (the daemon restarted?)");
+  const auto& endpoint = *it->second;
+  const auto& options = endpoint.config().options;
+  json::object reply;
+  reply["InterfaceName"] = json::object{{"SrcName", endpoint.container_end()}, {"DstPrefix", options.interface_prefix}};
+  // No IPv6 gateway: the container's IPv6 default route comes from the router's advertisements.
+  // An IPv6-only endpoint (no DHCPv4 lease) gets no IPv4 gateway or routes either, and so does
+  // one whose lease ran out since CreateEndpoint (a re-adopted one, say): refusing would fail
+  // the container, while its client leases again and apply4() then sets address and gateway
+  // inside the container.
+  if (const auto& lease = endpoint.lease4()) add_ipv4_routes(endpoint, *lease, reply);
+  // Never attach the container to docker_gwbridge behind the user's back.
+  reply["DisableGatewayService"] = true;
+  if (!sandbox.empty()) it->second->follow_into(sandbox);
+  return reply;
+}
+
+
+DriverResult<json::object> Driver::leave(const json::object& request) {
+  auto it = endpoints_.find(string_field(request, "EndpointID"));
+  if (it != endpoints_.end()) it->second->leave();
+  return json::object{};
+}
+
+DriverResult<json::object> Driver::delete_endpoint(const json::object& request) {
+  std::string endpoint_id = string_field(request, "EndpointID");
+  auto it = endpoints_.find(endpoint_id);
+  if (it != endpoints_.end()) {
+    it->second->remove();
+    endpoints_.erase(it);
+    store_.remove_endpoint(endpoint_id);
+    log::info("endpoint " + endpoint_id.substr(0, 12) + " removed");
+  }
+  return json::object{};
+}
+
+// Docker shows this with `docker network inspect --verbose` style tooling; the same facts as
+// `net-dhcp status`.
+DriverResult<json::object> Driver::endpoint_info(const json::object& request) {
+  auto it = endpoints_.find(string_field(request, "EndpointID"));
+  json::object value;
+  if (it != endpoints_.end()) value = it->second->describe();
+  return json::object{{"Value", std::move(value)}};
+}
+
+json::object Driver::status() const {
+  json::array networks;
+  for (const auto& [id, n] : networks_) {
+    json::object network = network_to_json(n);
+    json::array endpoints;
+    for (const auto& [eid, e] : endpoints_)
+      if (e->config().network_id == id) endpoints.emplace_back(e->describe());
+    network["endpoints"] = std::move(endpoints);
+    networks.emplace_back(std::move(network));
+  }
+  return json::object{{"version", NETDHCP_VERSION_STRING}, {"state_dir", store_.dir()}, {"networks", std::move(networks)}};
+}
+
+std::string Driver::metrics_text() const {
+  Metrics::Gauges g;
+  g.networks = networks_.size();
+  g.endpoints = endpoints_.size();
+  for (const auto& [id, e] : endpoints_) {
+    if (e->lease4()) ++g.leases4;
+    if (e->lease6()) ++g.leases6;
+  }
+  return metrics_.render(g);
+}
+
+}  // namespace netdhcp

@@ -1,0 +1,84 @@
+// The Docker network driver's state and decisions: networks, endpoints, and what each
+// libnetwork remote-driver call does. src/plugin_api.cpp turns HTTP+JSON into these calls.
+#pragma once
+
+#include <boost/json.hpp>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "src/support/asio.hpp"
+#include "src/endpoint/endpoint.hpp"
+#include "src/state/network_options.hpp"
+#include "src/plugin/pacer.hpp"
+#include "src/state/state_store.hpp"
+
+namespace netdhcp {
+
+namespace json = boost::json;
+
+// A refusal for Docker: the HTTP status and the message the user will read.
+struct DriverError {
+  int status = 400;
+  std::string message;
+};
+
+template <class T>
+using DriverResult = std::variant<T, DriverError>;
+
+class Driver {
+ public:
+  // `state_dir` keeps the networks (Docker sends CreateNetwork only once) and the endpoints
+  // (src/state_store.hpp). `docker_timeout`: how long dockerd waits for an answer from the
+  // plugin (serve --docker-timeout); a network whose lease_timeout does not fit is refused.
+  Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout = kDefaultDockerTimeout);
+  // How long an endpoint waits after Join for Docker to move its interface into the container
+  // before it warns that it is not followed (serve --follow-timeout; default 30 s).
+  void set_follow_timeout(Duration timeout) { follow_timeout_ = timeout; }
+
+  // Picks up what an earlier run left: networks, and endpoints to re-adopt (in the
+  // background, once the event loop runs). Problems with the state files are logged; the
+  // daemon starts anyway. Errors: the state directory cannot be created.
+  Result<void> load();
+  // SIGTERM: write every endpoint's record once more. Leases are left alone.
+  void save_all() const;
+
+  // Awaits the firewall probe (~300 ms at most) without blocking the event loop.
+  asio::awaitable<DriverResult<json::object>> create_network(const json::object& request);
+  DriverResult<json::object> delete_network(const json::object& request);
+  asio::awaitable<DriverResult<json::object>> create_endpoint(const json::object& request);
+  DriverResult<json::object> endpoint_info(const json::object& request);
+  DriverResult<json::object> delete_endpoint(const json::object& request);
+  DriverResult<json::object> join(const json::object& request);
+  DriverResult<json::object> leave(const json::object& request);
+
+  // `net-dhcp status`: every network and endpoint (Endpoint::describe).
+  json::object status() const;
+  // `--metrics`: Prometheus text.
+  std::string metrics_text() const;
+
+
+ private:
+  Result<void> save() const;
+  void adopt(std::shared_ptr<Endpoint> endpoint);
+  static asio::awaitable<void> readopt(Driver* driver, std::shared_ptr<Endpoint> endpoint, EndpointRecord record,
+                                       Duration delay);
+  std::optional<DriverError> validate(const Network& network, const json::object& request) const;
+  std::optional<DriverError> bridge_taken(const Network& network) const;
+
+  // Per bridge: bursts of up to 20 starts, then one every 10 ms (src/pacer.hpp).
+  Duration pace(const std::string& bridge);
+  std::map<std::string, Pacer> pacers_;
+
+  asio::any_io_executor executor_;
+  StateStore store_;
+  Duration docker_timeout_;
+  Duration follow_timeout_ = std::chrono::seconds(30);
+  Metrics metrics_;
+  std::map<std::string, Network> networks_;
+  std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
+  std::set<std::string> creating_;  // endpoint ids whose CreateEndpoint is under way
+};
+
+}  // namespace netdhcp

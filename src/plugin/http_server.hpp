@@ -1,0 +1,67 @@
+// HTTP/1.1 on a Unix socket (Docker's plugin API, `net-dhcp status`) or on TCP (`serve
+// --metrics`), with Boost.Beast, only moving bytes: each request's path and body go to a
+// handler coroutine, its reply goes back. One coroutine per connection.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include "netdhcp/result.hpp"
+#include "src/support/asio.hpp"
+#include "src/plugin/plugin_api.hpp"
+
+namespace netdhcp {
+
+using RequestHandler = std::function<asio::awaitable<ApiReply>(std::string path, std::string body)>;
+
+template <class Protocol>
+class BasicHttpServer {
+ public:
+  ~BasicHttpServer();
+  void start();
+  void stop();
+  // How long a connection may sit idle (or trickle a request) before it is closed, and how
+  // long a reply may take to be written. Defaults: 60 s and 10 s.
+  void set_timeouts(std::chrono::milliseconds read, std::chrono::milliseconds write) {
+    read_timeout_ = read;
+    write_timeout_ = write;
+  }
+
+ protected:
+  BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler);
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(typename Protocol::socket socket);
+
+  typename Protocol::acceptor acceptor_;
+  std::string path_;  // the socket file to remove at stop (Unix sockets only)
+  RequestHandler handler_;
+  std::chrono::milliseconds read_timeout_{std::chrono::seconds(60)};
+  std::chrono::milliseconds write_timeout_{std::chrono::seconds(10)};
+};
+
+class HttpServer : public BasicHttpServer<asio::local::stream_protocol> {
+ public:
+  // Listens on `path` (a stale socket file left by a dead daemon is replaced; a live one is an
+  // error), mode `mode`. Errors: bind/listen failures, another daemon already listening.
+  static Result<std::unique_ptr<HttpServer>> listen(asio::any_io_executor executor, const std::string& path,
+                                                    unsigned mode, RequestHandler handler);
+
+ private:
+  using BasicHttpServer::BasicHttpServer;
+};
+
+class TcpHttpServer : public BasicHttpServer<asio::ip::tcp> {
+ public:
+  // Listens on "HOST:PORT" (or ":PORT" for 127.0.0.1). Errors: a bad address, bind failures.
+  static Result<std::unique_ptr<TcpHttpServer>> listen(asio::any_io_executor executor, const std::string& address,
+                                                       RequestHandler handler);
+
+ private:
+  using BasicHttpServer::BasicHttpServer;
+};
+
+}  // namespace netdhcp

@@ -1,0 +1,237 @@
+#include "src/transport/dhcp4_socket.hpp"
+
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "src/support/background.hpp"
+
+namespace netdhcp {
+
+namespace {
+
+// Classic BPF over the network-layer packet (SOCK_DGRAM packet socket). Accepts IPv4 UDP
+// to port 68 that is not a fragment and is a BOOTREPLY; ARP when instruction 4 says so;
+// never our own outgoing frames.
+constexpr unsigned kDrop = 16;
+std::array<sock_filter, 17> dhcp_filter(bool with_arp) {
+  return {{
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<__u32>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, kDrop - 2, 0),
+      /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<__u32>(SKF_AD_OFF + SKF_AD_PROTOCOL)),
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 1),
+      /* 4 */ BPF_STMT(BPF_RET | BPF_K, with_arp ? 0xffffu : 0u),
+      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, kDrop - 6),
+      /* 6 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),  // IP protocol
+      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, kDrop - 8),
+      /* 8 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),  // flags + fragment offset
+      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, kDrop - 10, 0),
+      /* 10 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),  // X = IP header length
+      /* 11 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),   // UDP destination port
+      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, dhcp4::kClientPort, 0, kDrop - 13),
+      /* 13 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 8),  // DHCP op
+      /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1),
+      /* 15 */ BPF_STMT(BPF_RET | BPF_K, 0xffffu),
+      /* 16 */ BPF_STMT(BPF_RET | BPF_K, 0u),
+  }};
+}
+
+Result<void> attach_filter(int fd, bool with_arp) {
+  auto program = dhcp_filter(with_arp);
+  sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0)
+    return system_error("attaching the DHCP packet filter", errno);
+  return {};
+}
+
+}  // namespace
+
+PacketSocket::~PacketSocket() {
+  // The kernel's close of a packet socket waits for an RCU grace period: not on our thread.
+  if (fd_) close_later(fd_.release());
+}
+
+void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
+  while (auto received = read()) {
+    if (auto* dhcp = std::get_if<ReceivedDhcp4>(&*received)) {
+      if (client.on_packet(dhcp->payload, now) && !dhcp->source_mac.is_zero())
+        learn_neighbour(dhcp->source_ip, dhcp->source_mac);
+    } else if (auto* arp = std::get_if<ReceivedArp>(&*received)) {
+      client.on_arp(arp->arp.sender_mac, arp->arp.sender_ip, arp->arp.target_ip, now);
+    }
+  }
+}
+
+void NeighbourCache::learn(Ipv4Address ip, MacAddress mac) {
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (entries_[i].first == ip) {
+      entries_[i].second = mac;
+      return;
+    }
+  }
+  if (size_ < kCapacity) {
+    entries_[size_++] = {ip, mac};
+    return;
+  }
+  entries_[oldest_] = {ip, mac};
+  oldest_ = (oldest_ + 1) % kCapacity;
+}
+
+std::optional<MacAddress> NeighbourCache::find(Ipv4Address ip) const {
+  for (std::size_t i = 0; i < size_; ++i)
+    if (entries_[i].first == ip) return entries_[i].second;
+  return std::nullopt;
+}
+
+void Dhcp4Socket::prepare(const dhcp4::Client& client) {
+  bool probing = client.state() == dhcp4::State::Probing;
+  if (probing != watching_arp_) {
+    watch_arp(probing);
+    watching_arp_ = probing;
+  }
+}
+
+Result<PacketSocket> PacketSocket::open(const InterfaceInfo& interface) {
+  // Protocol 0 until bind(): no packet is queued before the filter is in place.
+  UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) {
+    int e = errno;
+    if (e == EPERM) return Error{"cannot open a packet socket: needs CAP_NET_RAW (run as root)", e};
+    return system_error("packet socket", e);
+  }
+  if (auto r = attach_filter(fd.get(), false); !r) return r.error();
+  int on = 1;
+  // Tells us when the kernel has not filled in the UDP checksum yet (veth offload).
+  if (::setsockopt(fd.get(), SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0)
+    return system_error("PACKET_AUXDATA", errno);
+  sockaddr_ll address{};
+  address.sll_family = AF_PACKET;
+  address.sll_protocol = htons(ETH_P_ALL);
+  address.sll_ifindex = interface.index;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
+    return system_error("binding the packet socket to " + interface.name, errno);
+  std::optional<netlink::Namespace> netns;
+  if (auto current = netlink::Namespace::current()) netns = std::move(*current);
+  return PacketSocket(std::move(fd), interface, std::move(netns));
+}
+
+void PacketSocket::watch_arp(bool on) { (void)attach_filter(fd_.get(), on); }
+
+std::optional<Received4> PacketSocket::read() {
+  alignas(8) std::byte buffer[4096];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(tpacket_auxdata))];
+  while (true) {
+    sockaddr_ll from{};
+    iovec iov{buffer, sizeof buffer};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
+    if (n < 0) return std::nullopt;  // EAGAIN, or an error the next wait will show again
+    if (msg.msg_flags & MSG_TRUNC) continue;
+    bool checksum_ready = true;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA) {
+        tpacket_auxdata aux;
+        std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+        if (aux.tp_status & TP_STATUS_CSUMNOTREADY) checksum_ready = false;
+      }
+    }
+    MacAddress source_mac;
+    if (from.sll_halen == 6) std::memcpy(source_mac.octets.data(), from.sll_addr, 6);
+    ByteView packet(buffer, static_cast<std::size_t>(n));
+    if (ntohs(from.sll_protocol) == ETH_P_ARP) {
+      auto arp = parse_arp(packet);
+      if (arp) return ReceivedArp{*arp};
+      continue;
+    }
+    auto datagram = parse_ipv4_udp(packet, checksum_ready);
+    if (!datagram || datagram->destination_port != dhcp4::kClientPort) continue;
+    return ReceivedDhcp4{Bytes(datagram->payload.begin(), datagram->payload.end()), source_mac,
+                         datagram->source};
+  }
+}
+
+Result<void> PacketSocket::send_frame(std::uint16_t ethertype, MacAddress destination, ByteView packet) {
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_protocol = htons(ethertype);
+  to.sll_ifindex = interface_.index;
+  to.sll_halen = 6;
+  std::memcpy(to.sll_addr, destination.octets.data(), 6);
+  if (::sendto(fd_.get(), packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
+    return system_error("sending on " + interface_.name, errno);
+  return {};
+}
+
+// Unicast from a configured address through the kernel's UDP stack, as RFC 2131 expects
+// of a bound client. Returns false when the address is not configured on the interface. The
+// socket is made in the interface's namespace: the daemon's thread runs in the host's, where
+// the container's address does not exist (every renewal then fell back to raw frames).
+bool PacketSocket::send_udp(const dhcp4::Transmit& t) {
+  auto make = [] { return UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)); };
+  UniqueFd fd;
+  if (netns_) {
+    auto made = netlink::inside(*netns_, [&]() -> Result<UniqueFd> { return make(); });
+    if (made) fd = std::move(*made);
+  } else {
+    fd = make();
+  }
+  if (!fd) return false;
+  int on = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  int index = interface_.index;  // by index: Docker renames the interface in the container
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &index, sizeof index) < 0) return false;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_port = htons(dhcp4::kClientPort);
+  local.sin_addr.s_addr = htonl(t.source.to_u32());
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) return false;
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(dhcp4::kServerPort);
+  remote.sin_addr.s_addr = htonl(t.destination.to_u32());
+  return ::sendto(fd.get(), t.payload.data(), t.payload.size(), 0, reinterpret_cast<sockaddr*>(&remote),
+                  sizeof remote) >= 0;
+}
+
+Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
+  Bytes packet;
+  if (t.kind != dhcp4::Transmit::Kind::Dhcp) {
+    // RFC 5227 section 2.1.1: probe with sender IP 0; section 2.3: announce with sender and
+    // target IP both the address.
+    ArpPacket arp;
+    arp.operation = 1;
+    arp.sender_mac = interface_.mac;
+    arp.sender_ip = t.kind == dhcp4::Transmit::Kind::ArpAnnounce ? t.arp_address : kIpv4Any;
+    arp.target_ip = t.arp_address;
+    encode_arp(arp, packet);
+    return send_frame(ETH_P_ARP, kMacBroadcast, packet);
+  }
+  bool unicast = t.destination != kIpv4Broadcast;
+  if (unicast && !t.source.is_unspecified() && send_udp(t)) {
+    last_unicast_path_ = "udp";
+    return {};
+  }
+  MacAddress destination_mac = kMacBroadcast;
+  if (unicast) {
+    last_unicast_path_ = "raw";
+    // The server's MAC from its replies; unknown (e.g. after a restart) -> broadcast frame,
+    // which the server's stack still accepts for its own IP.
+    if (auto mac = neighbours_.find(t.destination)) destination_mac = *mac;
+  }
+  encode_ipv4_udp(t.source, dhcp4::kClientPort, t.destination, dhcp4::kServerPort, t.payload, packet);
+  return send_frame(ETH_P_IP, destination_mac, packet);
+}
+
+}  // namespace netdhcp

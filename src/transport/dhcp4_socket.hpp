@@ -1,0 +1,106 @@
+// How DHCPv4 packets reach the wire: the small interface the session coroutine drives, and
+// its real implementation on an AF_PACKET socket. Tests drive the session with a fake.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <utility>
+#include <variant>
+
+#include "dhcp/dhcp4_client.hpp"
+#include "dhcp/ip_udp.hpp"
+#include "netdhcp/unique_fd.hpp"
+#include "netlink/namespace.hpp"
+#include "src/transport/dhcp_session.hpp"
+#include "src/transport/interface_info.hpp"
+
+namespace netdhcp {
+
+struct ReceivedDhcp4 {
+  Bytes payload;  // the DHCP message
+  MacAddress source_mac;
+  Ipv4Address source_ip;
+};
+struct ReceivedArp {
+  ArpPacket arp;
+};
+using Received4 = std::variant<ReceivedDhcp4, ReceivedArp>;
+
+class Dhcp4Socket {
+ public:
+  virtual ~Dhcp4Socket() = default;
+  // A descriptor that becomes readable when read() may return something.
+  virtual int wait_handle() const = 0;
+  // Non-blocking: the next valid packet, or nullopt when none is waiting.
+  virtual std::optional<Received4> read() = 0;
+  virtual Result<void> send(const dhcp4::Transmit& transmit) = 0;
+  // Also deliver ARP packets (while an RFC 5227 probe runs).
+  virtual void watch_arp(bool on) = 0;
+  // How unicast packets went out: "raw" (packet socket) or "udp" (address configured).
+  virtual const char* last_unicast_path() const { return "raw"; }
+  // The client took a reply from `ip` sent by `mac`: a MAC to unicast to later.
+  virtual void learn_neighbour(Ipv4Address /*ip*/, MacAddress /*mac*/) {}
+
+  // For DhcpSession: feed every waiting packet to the client.
+  void receive_into(dhcp4::Client& client, TimePoint now);
+  // For DhcpSession: before sending, let ARP through while the client probes.
+  void prepare(const dhcp4::Client& client);
+
+ private:
+  bool watching_arp_ = false;
+};
+
+using Dhcp4Session = DhcpSession<dhcp4::Client, Dhcp4Socket>;
+
+// Server IP -> MAC for unicast frames. Filled only from replies the client took (a forged
+// reply with a wrong xid teaches nothing) and bounded: a LAN has one or two DHCP servers, and
+// a flood of replies from made-up sources must not grow it. When full, the oldest entry goes.
+class NeighbourCache {
+ public:
+  static constexpr std::size_t kCapacity = 4;
+  void learn(Ipv4Address ip, MacAddress mac);
+  std::optional<MacAddress> find(Ipv4Address ip) const;
+  std::size_t size() const { return size_; }
+
+ private:
+  std::array<std::pair<Ipv4Address, MacAddress>, kCapacity> entries_{};
+  std::size_t size_ = 0;
+  std::size_t oldest_ = 0;
+};
+
+// DHCPv4 on a packet socket bound to one interface, with a classic BPF filter so that only
+// DHCP replies (and ARP, when asked) wake us. Unicast from a leased address goes through a
+// UDP socket when the address is configured on the interface, else as a raw frame to the
+// server's MAC (learnt from its replies).
+class PacketSocket final : public Dhcp4Socket {
+ public:
+  // Opens it in the calling thread's network namespace (enter the container's first, with
+  // netlink::inside), and remembers that namespace: the UDP sockets for unicast renewals are
+  // made there too, where the leased address is configured.
+  // Errors: socket(), filter attachment or bind() failed (e.g. no CAP_NET_RAW).
+  static Result<PacketSocket> open(const InterfaceInfo& interface);
+  PacketSocket(PacketSocket&&) = default;
+  PacketSocket& operator=(PacketSocket&&) = default;
+  ~PacketSocket() override;
+
+  int wait_handle() const override { return fd_.get(); }
+  std::optional<Received4> read() override;
+  Result<void> send(const dhcp4::Transmit& transmit) override;
+  void watch_arp(bool on) override;
+  const char* last_unicast_path() const override { return last_unicast_path_; }
+  void learn_neighbour(Ipv4Address ip, MacAddress mac) override { neighbours_.learn(ip, mac); }
+
+ private:
+  explicit PacketSocket(UniqueFd fd, InterfaceInfo interface, std::optional<netlink::Namespace> netns)
+      : fd_(std::move(fd)), interface_(std::move(interface)), netns_(std::move(netns)) {}
+  Result<void> send_frame(std::uint16_t ethertype, MacAddress destination, ByteView packet);
+  bool send_udp(const dhcp4::Transmit& transmit);
+
+  UniqueFd fd_;
+  InterfaceInfo interface_;
+  std::optional<netlink::Namespace> netns_;  // where the interface is (and the address, once bound)
+  NeighbourCache neighbours_;
+  const char* last_unicast_path_ = "raw";
+};
+
+}  // namespace netdhcp
