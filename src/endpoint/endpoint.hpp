@@ -1,6 +1,7 @@
-// One container's attachment to a net-dhcp network, from CreateEndpoint to DeleteEndpoint:
-// the veth pair, the in-process DHCPv4 (and DHCPv6) client, and the work of following the
-// interface into the container and keeping its addresses in line with the leases.
+// One container on a net-dhcp network, from CreateEndpoint to DeleteEndpoint: its attachment
+// to the LAN (attachment.hpp), the in-process DHCPv4 (and DHCPv6) client, following the
+// interface into the container (follow.cpp) and keeping its addresses in line with the leases
+// (address_plan.hpp), and carrying on after a restart (readopt.cpp).
 #pragma once
 
 #include <functional>
@@ -14,6 +15,8 @@
 #include "src/support/asio.hpp"
 #include "src/transport/dhcp4_socket.hpp"
 #include "src/transport/dhcp6_socket.hpp"
+#include "src/endpoint/address_plan.hpp"
+#include "src/endpoint/attachment.hpp"
 #include "src/endpoint/metrics.hpp"
 #include "src/state/network_options.hpp"
 #include "src/support/spawn.hpp"
@@ -34,7 +37,8 @@ struct EndpointConfig {
 
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
-  Endpoint(asio::any_io_executor executor, EndpointConfig config);
+  // Without an attachment: a veth pair on the network's bridge.
+  Endpoint(asio::any_io_executor executor, EndpointConfig config, std::unique_ptr<Attachment> attachment = nullptr);
   ~Endpoint();
 
   // Called with the endpoint's record whenever something worth keeping across a restart
@@ -77,7 +81,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   bool have_all_leases() const {
     return (!config_.options.ipv4 || lease4_) && (!config_.options.ipv6 || lease6_);
   }
-  const std::string& container_end() const { return container_end_; }
+  // Join's SrcName: the interface Docker moves into the container.
+  const std::string& container_end() const;
   const std::optional<dhcp4::Lease>& lease4() const { return lease4_; }
   const std::optional<dhcp6::Lease>& lease6() const { return lease6_; }
   int prefix6() const { return prefix6_; }
@@ -106,8 +111,6 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void make_clients(int mtu);
   void save() const;
   void discard();
-  Result<void> make_links();
-  void delete_links();
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);
   asio::awaitable<bool> follow(std::string sandbox_key, TimePoint deadline);
@@ -120,6 +123,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   static asio::awaitable<void> follow_keeping_alive(std::shared_ptr<Endpoint> self, std::string sandbox_key);
   void on_event4(const dhcp4::Event& event);
   void on_event6(const dhcp6::Event& event);
+  void apply(const AddressPlan& plan);
   void apply4(const std::optional<dhcp4::Lease>& previous, const std::optional<dhcp4::Lease>& next);
   void apply6(const std::optional<dhcp6::Lease>& previous, const std::optional<dhcp6::Lease>& next);
   int on_link_prefix6(const Ipv6Address& address) const;
@@ -128,9 +132,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   asio::any_io_executor executor_;
   EndpointConfig config_;
-  std::string host_end_;
-  std::string container_end_;
-  bool links_made_ = false;
+  std::unique_ptr<Attachment> attachment_;
   std::shared_ptr<dhcp4::Client> client4_;
   std::shared_ptr<dhcp6::Client> client6_;
   std::shared_ptr<Wire4> wire4_;

@@ -12,6 +12,7 @@
 #include "netlink/route.hpp"
 #include "src/plugin/docker_options.hpp"
 #include "src/endpoint/firewall_probe.hpp"
+#include "src/endpoint/veth_attachment.hpp"
 #include "src/transport/interface_info.hpp"
 #include "src/support/log.hpp"
 #include "src/support/version.hpp"
@@ -90,17 +91,6 @@ bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
 Driver::Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout)
     : executor_(std::move(executor)), store_(std::move(state_dir)), docker_timeout_(docker_timeout) {}
 
-namespace {
-
-// The veth pair of an endpoint the daemon cannot carry on (deleting one end deletes both).
-void remove_links_of(const std::string& endpoint_id) {
-  auto socket = netlink::Socket::open();
-  if (!socket) return;
-  if (auto link = netlink::find_link(*socket, "dh-" + endpoint_id.substr(0, 12))) (void)netlink::delete_link(*socket, *link);
-}
-
-}  // namespace
-
 Result<void> Driver::load() {
   if (auto prepared = store_.prepare(); !prepared) return prepared;
   auto loaded = store_.load();
@@ -114,7 +104,7 @@ Result<void> Driver::load() {
   log::info("state: " + std::to_string(networks_.size()) + " network(s) and " + std::to_string(loaded.endpoints.size()) +
             " endpoint(s) from " + store_.dir());
   // A record that could not be read still names its endpoint: remove its links.
-  for (const auto& id : loaded.unreadable_endpoints) remove_links_of(id);
+  for (const auto& id : loaded.unreadable_endpoints) VethAttachment::remove_links_of(id);
   // Many endpoints re-adopted at once would all renew at once: spread their first packets
   // (10 ms apart, 1 s for 100).
   Duration delay{0};
@@ -122,7 +112,7 @@ Result<void> Driver::load() {
     auto network = networks_.find(record.network_id);
     if (network == networks_.end()) {
       log::warning("endpoint " + record.endpoint_id.substr(0, 12) + " belongs to an unknown network: removing its links");
-      remove_links_of(record.endpoint_id);
+      VethAttachment::remove_links_of(record.endpoint_id);
       store_.remove_endpoint(record.endpoint_id);
       continue;
     }

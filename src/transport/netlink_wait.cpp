@@ -8,7 +8,9 @@ namespace netdhcp {
 
 using namespace asio::experimental::awaitable_operators;
 
-namespace {
+// Not in an anonymous namespace: these types end up in coroutine frames, which GCC 12 then
+// reports (-Wsubobject-linkage) when the file is part of a unity build.
+namespace netlink_wait_detail {
 
 std::string seconds_left(TimePoint from, TimePoint deadline) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - from).count();
@@ -60,7 +62,13 @@ asio::awaitable<Result<T>> wait_until(const netlink::Namespace& ns, TimePoint de
   co_return outcome;
 }
 
-}  // namespace
+struct Up {};
+
+}  // namespace netlink_wait_detail
+
+using netlink_wait_detail::StateCheck;
+using netlink_wait_detail::wait_until;
+using netlink_wait_detail::seconds_left;
 
 asio::awaitable<Result<netlink::Link>> wait_for_link(const netlink::Namespace& ns, std::string name,
                                                      TimePoint deadline) {
@@ -76,7 +84,7 @@ asio::awaitable<Result<netlink::Link>> wait_for_link(const netlink::Namespace& n
 
 asio::awaitable<Result<void>> wait_for_links_up(const netlink::Namespace& ns, std::vector<std::string> names,
                                                 TimePoint deadline) {
-  struct Up {};
+  using netlink_wait_detail::Up;
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   const std::string what = "interfaces " + list + " did not come up";
