@@ -64,15 +64,34 @@ Duration retransmit_delay(unsigned transmissions, const RandomSource& random) {
 // (RFC 2131 section 3.1.5: "after employing the retransmission algorithm"): 1+2+4+8 s.
 constexpr unsigned kMaxRequestTransmissions = 4;
 
-// RFC 2131 section 4.4.5: "the client SHOULD wait one-half of the remaining time until T2 (in
-// RENEWING state) and one-half of the remaining lease time (in REBINDING state), down to a
-// minimum of 60 seconds, before retransmitting the DHCPREQUEST message."
-// Deviation: for leases shorter than 8 minutes the minimum is an eighth of the lease (at
-// least 1 s). With a 60 s floor a short lease gets one REQUEST per phase, so a server that
-// was away for a moment is not found again before the lease runs out.
+// RFC 2131 section 4.4.5: "In both RENEWING and REBINDING states, if the client receives no
+// response to its DHCPREQUEST message, the client SHOULD wait one-half of the remaining time
+// until T2 (in RENEWING state) and one-half of the remaining lease time (in REBINDING state),
+// down to a minimum of 60 seconds, before retransmitting the DHCPREQUEST message."
+// That is: halve the time left while the half is at least 60 s, then retransmit every 60 s.
+// A one-day lease (T1 12 h, T2 21 h) gets some 20 REQUESTs between T1 and expiry that way; a
+// 10 s lease (T1 5 s, T2 8 s) would get one per phase, two in all, and lose its address to a
+// renewal and a rebind both dropped. Deviation: the 60 s interval is at most a 32nd of the
+// lease (never under kShortestRenewalInterval). With the default T1 and T2 a lease under 5
+// minutes then gets 16 or 17 REQUESTs from T1 to expiry (a 10 s lease: every 312.5 ms, 10
+// while RENEWING and 7 while REBINDING), enough to keep it through 30 % loss each way (all 17
+// unanswered: 0.51^17 = 1e-5 of renewals); longer ones get 8 or more, as the RFC gives a lease
+// of 32 minutes, from which on it is followed exactly. The same interval bounds the DHCPv6
+// Renew and Rebind timeouts (dhcp6_client.cpp, renewal_interval_ceiling).
+constexpr Duration kRfcRenewalInterval = 60s;
+constexpr unsigned kRenewalIntervalsPerLease = 32;
+// Well above a LAN's round trip, so that a slow server's answer is not raced by a stream of
+// duplicates; only leases under 8 s come down to it (4 s, kMinLeaseTime: 8 REQUESTs in 2 s).
+constexpr Duration kShortestRenewalInterval = 250ms;
+
+Duration renewal_interval(Seconds lease_time) {
+  return std::clamp<Duration>(Duration(lease_time) / kRenewalIntervalsPerLease, kShortestRenewalInterval,
+                              kRfcRenewalInterval);
+}
+
 Duration renewal_retransmit_delay(TimePoint now, TimePoint phase_end, Seconds lease_time) {
-  Duration floor = std::clamp<Duration>(Duration(lease_time) / 8, 1s, 60s);
-  return std::max<Duration>((phase_end - now) / 2, floor);
+  Duration half = (phase_end - now) / 2;
+  return half >= kRfcRenewalInterval ? half : renewal_interval(lease_time);
 }
 
 // The shortest lease taken as given. RFC 2131 sets no minimum, but a lease of a second or two

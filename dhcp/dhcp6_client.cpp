@@ -53,6 +53,21 @@ constexpr unsigned REL_MAX_RC = 4;
 constexpr Duration DEC_TIMEOUT = 1s;
 constexpr unsigned DEC_MAX_RC = 4;
 
+// RFC 8415 sections 18.2.4 and 18.2.5: Renew starts at REN_TIMEOUT (10 s) and doubles up to
+// REN_MAX_RT (600 s) until T2, Rebind likewise with REB_TIMEOUT and REB_MAX_RT until the valid
+// lifetime ends. A 10 s lifetime (T1 5 s, T2 8 s) gets one Renew and one Rebind that way, and a
+// lease lost whenever both are dropped. Deviation, as for DHCPv4 (dhcp4_client.cpp,
+// renewal_interval): no timeout is longer than a 32nd of the valid lifetime (nor shorter than
+// 250 ms), so that a lifetime of 10 s or more gets 17 or more messages from T1 to expiry with
+// T1 and T2 at .5 and .8 of it (a 10 s lifetime: every 312.5 ms, +-10 %), and 4 s gets 9. The
+// IRT is the RFC's from a valid lifetime of 320 s on, the MRT from 5 h 20 min on.
+constexpr unsigned kRenewalIntervalsPerLifetime = 32;
+constexpr Duration kShortestRenewalInterval = 250ms;
+
+Duration renewal_interval_ceiling(Seconds valid_lifetime) {
+  return std::max<Duration>(Duration(valid_lifetime) / kRenewalIntervalsPerLifetime, kShortestRenewalInterval);
+}
+
 // RFC 8415 section 15: "RAND is a random number chosen with a uniform distribution between
 // -0.1 and +0.1". For the first Solicit "RAND MUST be strictly greater than 0".
 Duration randomize(Duration base, const RandomSource& random, bool positive_only) {
@@ -244,12 +259,24 @@ void Client::resume(const Lease& lease, TimePoint now) {
   }
   lease_ = lease;
   if (now >= lease.rebind_at()) {
-    begin(State::Rebinding, now, REB_TIMEOUT, REB_MAX_RT, 0, lease.expires_at());
+    begin_renewal(State::Rebinding, now);
   } else if (now >= lease.renew_at()) {
-    begin(State::Renewing, now, REN_TIMEOUT, REN_MAX_RT, 0, lease.rebind_at());
+    begin_renewal(State::Renewing, now);
   } else {
     state_ = State::Bound;
     deadline_ = lease.renew_at();
+  }
+}
+
+// RFC 8415 18.2.4: a Renew's MRD is the time until T2; 18.2.5: a Rebind's, until the valid
+// lifetime ends.
+void Client::begin_renewal(State state, TimePoint now) {
+  const Lease& lease = *lease_;
+  Duration ceiling = renewal_interval_ceiling(lease.valid_lifetime);
+  if (state == State::Renewing) {
+    begin(state, now, std::min(REN_TIMEOUT, ceiling), std::min(REN_MAX_RT, ceiling), 0, lease.rebind_at());
+  } else {
+    begin(state, now, std::min(REB_TIMEOUT, ceiling), std::min(REB_MAX_RT, ceiling), 0, lease.expires_at());
   }
 }
 
@@ -476,16 +503,16 @@ void Client::on_timeout(TimePoint now) {
         break;
       case State::Bound:
         if (now >= lease_->rebind_at()) {
-          begin(State::Rebinding, now, REB_TIMEOUT, REB_MAX_RT, 0, lease_->expires_at());
+          begin_renewal(State::Rebinding, now);
         } else {
           // RFC 8415 18.2.4: Renew at T1; MRD is the time until T2.
-          begin(State::Renewing, now, REN_TIMEOUT, REN_MAX_RT, 0, lease_->rebind_at());
+          begin_renewal(State::Renewing, now);
         }
         break;
       case State::Renewing:
         if (now >= lease_->rebind_at()) {
           // RFC 8415 18.2.5: Rebind at T2; MRD is until the valid lifetimes end.
-          begin(State::Rebinding, now, REB_TIMEOUT, REB_MAX_RT, 0, lease_->expires_at());
+          begin_renewal(State::Rebinding, now);
         } else {
           transmit(now);
         }
@@ -518,7 +545,7 @@ void Client::on_timeout(TimePoint now) {
 
 void Client::renew(TimePoint now) {
   if (state_ != State::Bound || !lease_) return;
-  begin(State::Renewing, now, REN_TIMEOUT, REN_MAX_RT, 0, lease_->rebind_at());
+  begin_renewal(State::Renewing, now);
 }
 
 void Client::release(TimePoint now) {

@@ -139,6 +139,7 @@ class Client {
   void transmit(TimePoint now);
   void begin(State state, TimePoint now, Duration irt, Duration mrt, unsigned mrc,
              std::optional<TimePoint> mrd_end);
+  void begin_renewal(State state, TimePoint now);  // Renewing or Rebinding, from lease_
   void enter_soliciting(TimePoint now);
   void enter_requesting(TimePoint now);
   void enter_bound(Lease lease);
