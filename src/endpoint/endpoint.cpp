@@ -8,6 +8,7 @@
 #include "src/endpoint/address_plan.hpp"
 #include "src/endpoint/firewall_probe.hpp"
 #include "src/endpoint/veth_attachment.hpp"
+#include "src/state/lease_json.hpp"
 #include "src/support/log.hpp"
 #include "src/transport/netlink_wait.hpp"
 
@@ -85,6 +86,7 @@ json::object Endpoint::describe() const {
       v4["renewed_at"] = utc_time(lease4_->acquired_at);
       v4["renew_at"] = utc_time(lease4_->renew_at());
       v4["expires_at"] = utc_time(lease4_->expires_at());
+      lease_options_to_json(*lease4_, v4);  // the state file's keys: dns_servers, classless_routes, ...
     }
     if (client4_) v4["packets_ignored"] = client4_->counters().packets_ignored;
     // How the last unicast (a RENEWING request, a RELEASE) left: "udp" through the container's
@@ -129,7 +131,15 @@ EndpointRecord Endpoint::record() const {
 }
 
 void Endpoint::save() const {
-  if (persist_ && !removed_) persist_(record());
+  if (persist_ && !removed_) persist_(record(), nullptr);
+}
+
+asio::awaitable<void> Endpoint::save_durably() {
+  if (!persist_ || removed_) co_return;
+  auto written = std::make_shared<asio::steady_timer>(executor_, TimePoint::max());
+  OnDisk on_disk = [written, executor = executor_] { asio::post(executor, [written] { written->cancel(); }); };
+  persist_(record(), on_disk);
+  co_await written->async_wait(use_awaitable_tuple);
 }
 
 std::optional<Ipv4Address> Endpoint::gateway4(const dhcp4::Lease& lease) const {
@@ -211,7 +221,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
   TimePoint deadline = started + config_.options.lease_timeout;
   // Noted before anything exists: a kill -9 from here on leaves a record to clean up by.
   phase_ = EndpointPhase::Creating;
-  save();
+  co_await save_durably();
   if (auto made = attachment_->create(); !made)
     co_return Error{"creating the interfaces for the container: " + made.error().message};
   auto container = query_interface(container_end());
@@ -272,7 +282,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
   }
   if (lease6_) prefix6_ = on_link_prefix6(lease6_->address);
   phase_ = EndpointPhase::Created;
-  save();
+  co_await save_durably();  // before Docker hears of it: a kill -9 from now on must not lose it
   std::string leased;
   if (lease4_) leased = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
   if (lease6_) leased += (leased.empty() ? "" : " and ") + lease6_->address.to_string() + "/" + std::to_string(prefix6_);

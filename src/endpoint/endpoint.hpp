@@ -43,9 +43,15 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // Called with the endpoint's record whenever something worth keeping across a restart
   // changes (phase, leases, namespace, hostname). Not called once the endpoint is removed.
-  using Persist = std::function<void(const EndpointRecord&)>;
+  // The record is written off the event loop; `on_disk`, when given, is called (on any thread)
+  // once it is durable.
+  using OnDisk = std::function<void()>;
+  using Persist = std::function<void(const EndpointRecord&, OnDisk on_disk)>;
   void set_persist(Persist persist) { persist_ = std::move(persist); }
   EndpointRecord record() const;
+  // Saves the record and returns once it is on disk: what Docker is told must survive a
+  // kill -9 (CreateEndpoint's answer, Join's).
+  asio::awaitable<void> save_durably();
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   // What `net-dhcp status` and EndpointOperInfo show: container, interfaces, MAC, addresses,
   // gateway, server, state, last renewal and expiry (UTC), the last problem.

@@ -138,9 +138,12 @@ Result<void> Driver::load() {
 void Driver::adopt(std::shared_ptr<Endpoint> endpoint) {
   endpoints_[endpoint->config().endpoint_id] = endpoint;
   endpoint->set_metrics(&metrics_);
-  endpoint->set_persist([this](const EndpointRecord& record) {
-    if (auto saved = store_.save_endpoint(record); !saved)
-      log::error("endpoint " + record.endpoint_id.substr(0, 12) + ": saving its state: " + saved.error().message);
+  // Written off the event loop (src/state/state_writer.hpp); errors are logged from there.
+  endpoint->set_persist([this](const EndpointRecord& record, Endpoint::OnDisk on_disk) {
+    store_.queue_endpoint(record, [id = record.endpoint_id, on_disk = std::move(on_disk)](const Result<void>& saved) {
+      if (!saved) log::error("endpoint " + id.substr(0, 12) + ": saving its state: " + saved.error().message);
+      if (on_disk) on_disk();  // also after a failure: the caller must not wait forever
+    });
   });
 }
 
@@ -158,8 +161,12 @@ asio::awaitable<void> Driver::readopt(Driver* driver, std::shared_ptr<Endpoint> 
 }
 
 void Driver::save_all() const {
+  // One batch (a thousand records share their directory's fsync), then wait for it.
   for (const auto& [id, endpoint] : endpoints_)
-    if (auto saved = store_.save_endpoint(endpoint->record()); !saved) log::error(saved.error().message);
+    store_.queue_endpoint(endpoint->record(), [](const Result<void>& saved) {
+      if (!saved) log::error("state: " + saved.error().message);
+    });
+  store_.flush();
 }
 
 Result<void> Driver::save() const { return store_.save_networks(networks_); }
@@ -373,13 +380,14 @@ void add_ipv4_routes(const Endpoint& endpoint, const dhcp4::Lease& lease, json::
 
 }  // namespace
 
-DriverResult<json::object> Driver::join(const json::object& request) {
+asio::awaitable<DriverResult<json::object>> Driver::join(const json::object& request) {
   std::string endpoint_id = string_field(request, "EndpointID");
   std::string sandbox = string_field(request, "SandboxKey");
   auto it = endpoints_.find(endpoint_id);
   if (it == endpoints_.end() || it->second->phase() == EndpointPhase::Creating)
-    return bad_request("endpoint " + endpoint_id.substr(0, 12) + " is not known to net-dhcp (the daemon restarted?)");
-  const auto& endpoint = *it->second;
+    co_return bad_request("endpoint " + endpoint_id.substr(0, 12) + " is not known to net-dhcp (the daemon restarted?)");
+  auto joined = it->second;
+  const auto& endpoint = *joined;
   const auto& options = endpoint.config().options;
   json::object reply;
   reply["InterfaceName"] = json::object{{"SrcName", endpoint.container_end()}, {"DstPrefix", options.interface_prefix}};
@@ -391,8 +399,13 @@ DriverResult<json::object> Driver::join(const json::object& request) {
   if (const auto& lease = endpoint.lease4()) add_ipv4_routes(endpoint, *lease, reply);
   // Never attach the container to docker_gwbridge behind the user's back.
   reply["DisableGatewayService"] = true;
-  if (!sandbox.empty()) it->second->follow_into(sandbox);
-  return reply;
+  if (!sandbox.empty()) {
+    joined->follow_into(sandbox);
+    // The Joined record on disk before Docker moves the interface: after a kill -9 from then
+    // on, re-adoption looks for it in the container, not in the host namespace.
+    co_await joined->save_durably();
+  }
+  co_return reply;
 }
 
 

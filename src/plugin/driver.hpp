@@ -50,7 +50,7 @@ class Driver {
   asio::awaitable<DriverResult<json::object>> create_endpoint(const json::object& request);
   DriverResult<json::object> endpoint_info(const json::object& request);
   DriverResult<json::object> delete_endpoint(const json::object& request);
-  DriverResult<json::object> join(const json::object& request);
+  asio::awaitable<DriverResult<json::object>> join(const json::object& request);
   DriverResult<json::object> leave(const json::object& request);
 
   // `net-dhcp status`: every network and endpoint (Endpoint::describe).

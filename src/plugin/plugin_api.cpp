@@ -52,7 +52,7 @@ asio::awaitable<ApiReply> handle_plugin_request(Driver& driver, std::string path
   if (path == "/NetworkDriver.CreateEndpoint") co_return from(co_await driver.create_endpoint(request));
   if (path == "/NetworkDriver.DeleteEndpoint") co_return from(driver.delete_endpoint(request));
   if (path == "/NetworkDriver.EndpointOperInfo") co_return from(driver.endpoint_info(request));
-  if (path == "/NetworkDriver.Join") co_return from(driver.join(request));
+  if (path == "/NetworkDriver.Join") co_return from(co_await driver.join(request));
   if (path == "/NetworkDriver.Leave") co_return from(driver.leave(request));
   if (path == "/NetworkDriver.AllocateNetwork") co_return ok(json::object{{"Options", json::object{}}});
   // FreeNetwork, Discover*, Program/RevokeExternalConnectivity: nothing to do for a local driver.

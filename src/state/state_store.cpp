@@ -360,7 +360,11 @@ Result<void> StateStore::save_endpoint(const EndpointRecord& record) const {
   return write_file_atomically(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)));
 }
 
-void StateStore::remove_endpoint(const std::string& endpoint_id) const { ::unlink(endpoint_path(endpoint_id).c_str()); }
+void StateStore::queue_endpoint(const EndpointRecord& record, StateWriter::Done done) const {
+  writer_->write(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)), std::move(done));
+}
+
+void StateStore::remove_endpoint(const std::string& endpoint_id) const { writer_->remove(endpoint_path(endpoint_id)); }
 
 StateStore::Loaded StateStore::load() const {
   Loaded loaded;

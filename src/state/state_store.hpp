@@ -2,13 +2,15 @@
 // where it left: the networks Docker created (Docker sends CreateNetwork only once) and one
 // record per endpoint (MAC, phase, the container's namespace, the leases). Every file is
 // written atomically (temporary file, fsync, rename); a file that cannot be read is moved
-// aside as NAME.corrupt and reported, never a reason not to start.
+// aside as NAME.corrupt and reported, never a reason not to start. Endpoint records are
+// written off the event loop, in batches (state_writer.hpp).
 //
 // Layout:  STATE_DIR/networks.json   STATE_DIR/endpoints/<endpoint id>.json
 #pragma once
 
 #include <boost/json.hpp>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "dhcp/dhcp6_client.hpp"
 #include "netdhcp/result.hpp"
 #include "src/state/network_options.hpp"
+#include "src/state/state_writer.hpp"
 
 namespace netdhcp {
 
@@ -75,9 +78,18 @@ class StateStore {
   // Creates the directories. Errors: mkdir failed (e.g. a read-only file system).
   Result<void> prepare() const;
 
+  // Written at once, on the calling thread: CreateNetwork and DeleteNetwork are rare.
   Result<void> save_networks(const std::map<std::string, Network>& networks) const;
+  // Written at once, on the calling thread (tests, tools).
   Result<void> save_endpoint(const EndpointRecord& record) const;
+  // Queued for the writer thread; `done` runs there once the record is on disk (or failed).
+  // A record queued again before it was written is written once, with its latest content.
+  void queue_endpoint(const EndpointRecord& record, StateWriter::Done done = {}) const;
+  // Queued likewise, after any queued write of the same record.
   void remove_endpoint(const std::string& endpoint_id) const;
+  // Blocks until everything queued is on disk (SIGTERM).
+  void flush() const { writer_->flush(); }
+  StateWriter::Stats writer_stats() const { return writer_->stats(); }
 
   // What the last run left. Files that cannot be used are moved aside and described in
   // `problems` (one line each, naming the file).
@@ -94,6 +106,7 @@ class StateStore {
  private:
   std::string endpoint_path(const std::string& endpoint_id) const;
   std::string dir_;
+  std::shared_ptr<StateWriter> writer_ = std::make_shared<StateWriter>();
 };
 
 // Writes `text` to `path` atomically: PATH.tmp, fsync, rename (and fsync of the directory).

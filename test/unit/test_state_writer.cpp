@@ -1,0 +1,146 @@
+// The state writer (src/state/state_writer.hpp): state files are written off the calling
+// thread, atomically, in batches; a record queued twice before it was written is written once
+// with its latest content; a removal after a write wins; `done` runs once the file is on disk.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "src/state/state_store.hpp"
+#include "src/state/state_writer.hpp"
+
+using namespace netdhcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char name[] = "/tmp/netdhcp-writer-XXXXXX";
+    path = ::mkdtemp(name);
+  }
+  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
+};
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+}  // namespace
+
+TEST_CASE("a queued write is on disk, with its content, when its callback runs") {
+  TempDir dir;
+  std::string path = dir.path + "/a.json";
+  std::promise<std::string> seen;
+  {
+    StateWriter writer;
+    writer.write(path, "{\"n\":1}", [&](const Result<void>& r) {
+      REQUIRE(r.ok());
+      seen.set_value(read(path));  // read from the writer thread, at the moment it reports
+    });
+    auto f = seen.get_future();
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    CHECK(f.get() == "{\"n\":1}");
+  }
+  CHECK_FALSE(exists(path + ".tmp"));
+}
+
+TEST_CASE("writes queued faster than the disk are batched and superseded, never lost") {
+  TempDir dir;
+  StateWriter writer;
+  std::atomic<int> done{0};
+  constexpr int kFiles = 50, kRounds = 20;
+  // The writer is held busy (a slow disk) while everything is queued.
+  std::promise<void> gate;
+  std::shared_future<void> open = gate.get_future().share();
+  writer.write(dir.path + "/gate.json", "g", [open](const Result<void>&) { open.wait(); });
+  for (int round = 0; round < kRounds; ++round)
+    for (int i = 0; i < kFiles; ++i)
+      writer.write(dir.path + "/" + std::to_string(i) + ".json", std::to_string(round), [&](const Result<void>& r) {
+        CHECK(r.ok());
+        ++done;
+      });
+  gate.set_value();
+  writer.flush();
+  // Every caller hears back, and every file holds its last content.
+  CHECK(done == kFiles * kRounds);
+  for (int i = 0; i < kFiles; ++i) CHECK(read(dir.path + "/" + std::to_string(i) + ".json") == std::to_string(kRounds - 1));
+  auto stats = writer.stats();
+  // Fewer atomic writes than requests (the loop outran the disk), and one directory fsync per
+  // batch, not one per file.
+  CHECK(stats.files_written + stats.superseded == static_cast<std::uint64_t>(kFiles * kRounds + 1));
+  CHECK(stats.superseded >= static_cast<std::uint64_t>(kFiles * (kRounds - 2)));
+  CHECK(stats.directory_syncs == stats.batches);
+  CHECK(stats.batches <= 3);
+}
+
+TEST_CASE("a removal queued after a write leaves no file; a write after a removal leaves the file") {
+  TempDir dir;
+  StateWriter writer;
+  std::string a = dir.path + "/a.json", b = dir.path + "/b.json";
+  writer.write(a, "1");
+  writer.remove(a);
+  writer.remove(b);
+  writer.write(b, "2");
+  writer.flush();
+  CHECK_FALSE(exists(a));
+  CHECK(read(b) == "2");
+  // Removing what is not there is fine.
+  bool ok = false;
+  writer.remove(dir.path + "/never.json", [&](const Result<void>& r) { ok = r.ok(); });
+  writer.flush();
+  CHECK(ok);
+}
+
+TEST_CASE("a write that cannot be done reports why, to its caller, and the writer carries on") {
+  TempDir dir;
+  StateWriter writer;
+  std::string error;
+  writer.write(dir.path + "/no/such/dir/a.json", "x", [&](const Result<void>& r) { error = r ? "" : r.error().message; });
+  writer.write(dir.path + "/fine.json", "y");
+  writer.flush();
+  CHECK(error.find("no/such/dir/a.json.tmp") != std::string::npos);
+  CHECK(read(dir.path + "/fine.json") == "y");
+}
+
+TEST_CASE("the destructor writes what is still queued") {
+  TempDir dir;
+  {
+    StateWriter writer;
+    for (int i = 0; i < 20; ++i) writer.write(dir.path + "/" + std::to_string(i) + ".json", "last");
+  }
+  for (int i = 0; i < 20; ++i) CHECK(read(dir.path + "/" + std::to_string(i) + ".json") == "last");
+}
+
+TEST_CASE("StateStore queues endpoint records and removals through the writer, in order") {
+  TempDir dir;
+  StateStore store(dir.path);
+  REQUIRE(store.prepare().ok());
+  EndpointRecord r;
+  r.endpoint_id = "e1";
+  r.network_id = "n1";
+  r.phase = EndpointPhase::Creating;
+  store.queue_endpoint(r);
+  r.phase = EndpointPhase::Created;
+  store.queue_endpoint(r);
+  EndpointRecord gone = r;
+  gone.endpoint_id = "e2";
+  store.queue_endpoint(gone);
+  store.remove_endpoint("e2");
+  store.flush();
+  auto loaded = store.load();
+  REQUIRE(loaded.endpoints.size() == 1);
+  CHECK(loaded.endpoints[0].endpoint_id == "e1");
+  CHECK(loaded.endpoints[0].phase == EndpointPhase::Created);
+}
