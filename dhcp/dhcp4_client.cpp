@@ -36,16 +36,6 @@ std::string_view to_string(Event::Kind kind) {
   return "unknown";
 }
 
-std::optional<Ipv4Address> Lease::gateway() const {
-  if (!classless_routes.empty()) {
-    for (const auto& route : classless_routes)
-      if (route.prefix_length == 0) return route.router;
-    return std::nullopt;
-  }
-  if (!routers.empty()) return routers.front();
-  return std::nullopt;
-}
-
 namespace {
 
 // RFC 2131 section 4.1: "the delay before the first retransmission SHOULD be 4 seconds
@@ -176,17 +166,12 @@ Packet Client::new_message(MessageType type, TimePoint now) const {
 }
 
 // RFC 2131 Table 5 fields shared by DISCOVER and REQUEST: hostname, vendor class, parameter
-// request list, maximum message size.
+// request list (from dhcp4_lease.hpp's table), maximum message size.
 static void add_request_options(Packet& p, const ClientConfig& config) {
   if (!config.hostname.empty()) p.add_string(option::HostName, config.hostname);
   if (!config.vendor_class.empty()) p.add_string(option::VendorClass, config.vendor_class);
-  static constexpr std::uint8_t kRequested[] = {
-      option::SubnetMask,   option::Router,           option::DnsServers,    option::HostName,
-      option::DomainName,   option::InterfaceMtu,     option::BroadcastAddress, option::NtpServers,
-      option::LeaseTime,    option::RenewalTime,      option::RebindingTime, option::DomainSearch,
-      option::ClasslessRoutes};
-  p.add(option::ParameterRequestList,
-        ByteView(reinterpret_cast<const std::byte*>(kRequested), sizeof kRequested));
+  p.add(option::ParameterRequestList, ByteView(reinterpret_cast<const std::byte*>(kParameterRequestList.data()),
+                                               kParameterRequestList.size()));
   p.add_u16(option::MaxMessageSize, config.max_message_size);
 }
 
@@ -310,17 +295,7 @@ Lease Client::lease_from_ack(const Packet& ack) const {
   auto prefix = mask ? netmask_prefix_length(*mask) : std::nullopt;
   lease.prefix_length = prefix ? *prefix : classful_prefix(ack.yiaddr);
   lease.server_id = ack.address_option(option::ServerId).value_or(Ipv4Address{});
-  lease.routers = ack.address_list_option(option::Router).value_or(std::vector<Ipv4Address>{});
-  lease.classless_routes =
-      ack.classless_routes().value_or(std::vector<ClasslessRoute>{});
-  lease.dns_servers = ack.address_list_option(option::DnsServers).value_or(std::vector<Ipv4Address>{});
-  lease.ntp_servers = ack.address_list_option(option::NtpServers).value_or(std::vector<Ipv4Address>{});
-  lease.domain_name = ack.string_option(option::DomainName).value_or("");
-  lease.search_domains = ack.domain_search().value_or(std::vector<std::string>{});
-  lease.hostname = ack.string_option(option::HostName).value_or("");
-  // RFC 2132 section 5.1: the minimum legal MTU is 68.
-  if (auto mtu = ack.u16_option(option::InterfaceMtu); mtu && *mtu >= 68) lease.mtu = mtu;
-  lease.broadcast = ack.address_option(option::BroadcastAddress);
+  decode_lease_options(ack, lease);
   lease.lease_time = std::max(Seconds(*ack.u32_option(option::LeaseTime)), kMinLeaseTime);
   choose_renewal_times(lease, ack.u32_option(option::RenewalTime), ack.u32_option(option::RebindingTime));
   lease.acquired_at = lease_start_;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dhcp/clock.hpp"
+#include "dhcp/dhcp4_lease.hpp"
 #include "dhcp/dhcp4_packet.hpp"
 #include "dhcp/loss_reason.hpp"
 #include "dhcp/outbox.hpp"
@@ -33,34 +34,6 @@ enum class State {
   Stopped,    // released, or never started
 };
 std::string_view to_string(State state);
-
-struct Lease {
-  Ipv4Address address;
-  int prefix_length = 24;
-  Ipv4Address server_id;
-  std::vector<Ipv4Address> routers;                // option 3
-  std::vector<ClasslessRoute> classless_routes;    // option 121
-  std::vector<Ipv4Address> dns_servers;            // option 6
-  std::vector<Ipv4Address> ntp_servers;            // option 42
-  std::string domain_name;                         // option 15
-  std::vector<std::string> search_domains;         // option 119
-  std::string hostname;                            // option 12, as the server sent it
-  std::optional<std::uint16_t> mtu;                // option 26
-  std::optional<Ipv4Address> broadcast;            // option 28
-  Seconds lease_time{0};
-  Seconds t1{0};
-  Seconds t2{0};
-  // RFC 2131 section 4.4.1: lease times count from when the request was sent.
-  TimePoint acquired_at{};
-
-  TimePoint renew_at() const { return acquired_at + t1; }
-  TimePoint rebind_at() const { return acquired_at + t2; }
-  TimePoint expires_at() const { return acquired_at + lease_time; }
-  // The default gateway. RFC 3442 section 1: "If the DHCP server returns both a Classless
-  // Static Routes option and a Router option, the DHCP client MUST ignore the Router option."
-  std::optional<Ipv4Address> gateway() const;
-  bool operator==(const Lease&) const = default;
-};
 
 struct ClientConfig {
   MacAddress mac;

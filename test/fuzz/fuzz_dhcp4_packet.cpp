@@ -1,4 +1,5 @@
 // DHCPv4 decoder: never crashes, and whatever it accepts encodes to something it decodes the same.
+#include "dhcp/dhcp4_lease.hpp"
 #include "dhcp/dhcp4_packet.hpp"
 
 using namespace netdhcp;
@@ -12,6 +13,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)packet->client_fqdn();
   (void)packet->address_list_option(dhcp4::option::DnsServers);
   (void)dhcp4::describe(*packet);
+  dhcp4::Lease lease;  // every row of the option table
+  dhcp4::decode_lease_options(*packet, lease);
+  dhcp4::Packet options;
+  dhcp4::encode_lease_options(lease, options);
   Bytes again;
   dhcp4::encode(*packet, again);
   auto reparsed = dhcp4::parse(again);
