@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dhcp/identity.hpp"
+#include "src/state/lease_json.hpp"
 #include "src/transport/dhcp4_socket.hpp"
 #include "src/transport/dhcp6_socket.hpp"
 #include "src/support/log.hpp"
@@ -82,28 +83,20 @@ json::array address_array(const auto& list) {
   return a;
 }
 
+}  // namespace
+
+// The options (dns_servers, classless_routes, ...) are the state file's keys
+// (src/state/lease_json.hpp); around them, what a person or script reads first.
 json::object lease4_json(const dhcp4::Lease& lease) {
   json::object o;
   o["family"] = "ipv4";
   o["address"] = lease.address.to_string() + "/" + std::to_string(lease.prefix_length);
   if (auto gw = lease.gateway()) o["gateway"] = gw->to_string(); else o["gateway"] = nullptr;
-  o["dns"] = address_array(lease.dns_servers);
-  o["domain"] = lease.domain_name;
-  json::array search;
-  for (const auto& s : lease.search_domains) search.emplace_back(s);
-  o["search"] = std::move(search);
-  json::array routes;
-  for (const auto& r : lease.classless_routes)
-    routes.emplace_back(json::object{{"destination", r.destination.to_string() + "/" + std::to_string(r.prefix_length)},
-                                     {"via", r.router.to_string()}});
-  o["routes"] = std::move(routes);
-  o["ntp"] = address_array(lease.ntp_servers);
-  if (lease.mtu) o["mtu"] = *lease.mtu;
-  if (!lease.hostname.empty()) o["hostname"] = lease.hostname;
   o["lease_seconds"] = lease.lease_time.count();
   o["renew_seconds"] = lease.t1.count();
   o["rebind_seconds"] = lease.t2.count();
   o["server"] = lease.server_id.to_string();
+  lease_options_to_json(lease, o);
   return o;
 }
 
@@ -112,10 +105,11 @@ json::object lease6_json(const dhcp6::Lease& lease) {
   o["family"] = "ipv6";
   o["address"] = lease.address.to_string() + "/128";
   o["gateway"] = nullptr;  // DHCPv6 carries no routes; the router's advertisements do
-  o["dns"] = address_array(lease.dns_servers);
+  // The same keys as DHCPv4's and the state file's.
+  o["dns_servers"] = address_array(lease.dns_servers);
   json::array search;
   for (const auto& s : lease.search_domains) search.emplace_back(s);
-  o["search"] = std::move(search);
+  o["search_domains"] = std::move(search);
   o["lease_seconds"] = lease.valid_lifetime.count();
   o["preferred_seconds"] = lease.preferred_lifetime.count();
   o["renew_seconds"] = lease.t1.count();
@@ -126,6 +120,8 @@ json::object lease6_json(const dhcp6::Lease& lease) {
   return o;
 }
 
+namespace {
+
 std::string human(const json::object& o) {
   if (auto* event = o.if_contains("event"); event && *event == "nak") {
     return "DHCPNAK for " + json::value_to<std::string>(o.at("address")) + ": \"" +
@@ -134,7 +130,7 @@ std::string human(const json::object& o) {
   std::string s = json::value_to<std::string>(o.at("address"));
   s += " from " + json::value_to<std::string>(o.at("server"));
   if (!o.at("gateway").is_null()) s += " gateway " + json::value_to<std::string>(o.at("gateway"));
-  for (const auto& d : o.at("dns").as_array()) s += " dns " + json::value_to<std::string>(d);
+  for (const auto& d : o.at("dns_servers").as_array()) s += " dns " + json::value_to<std::string>(d);
   s += " lease " + std::to_string(o.at("lease_seconds").to_number<long long>()) + " s";
   if (auto* ms = o.if_contains("elapsed_ms")) {
     char buf[32];

@@ -8,6 +8,7 @@
 #include "src/endpoint/address_plan.hpp"
 #include "src/endpoint/firewall_probe.hpp"
 #include "src/endpoint/veth_attachment.hpp"
+#include "src/state/lease_json.hpp"
 #include "src/support/log.hpp"
 #include "src/transport/netlink_wait.hpp"
 
@@ -85,6 +86,7 @@ json::object Endpoint::describe() const {
       v4["renewed_at"] = utc_time(lease4_->acquired_at);
       v4["renew_at"] = utc_time(lease4_->renew_at());
       v4["expires_at"] = utc_time(lease4_->expires_at());
+      lease_options_to_json(*lease4_, v4);  // the state file's keys: dns_servers, classless_routes, ...
     }
     if (client4_) v4["packets_ignored"] = client4_->counters().packets_ignored;
     // How the last unicast (a RENEWING request, a RELEASE) left: "udp" through the container's

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "netdhcp/unique_fd.hpp"
+#include "src/state/lease_json.hpp"
 
 namespace netdhcp {
 
@@ -146,24 +147,11 @@ json::object lease_to_json(const dhcp4::Lease& l) {
   json::object o{{"address", l.address.to_string()},
                  {"prefix_length", l.prefix_length},
                  {"server_id", l.server_id.to_string()},
-                 {"routers", address_list(l.routers)},
-                 {"dns_servers", address_list(l.dns_servers)},
-                 {"ntp_servers", address_list(l.ntp_servers)},
-                 {"domain_name", l.domain_name},
-                 {"search_domains", string_list(l.search_domains)},
-                 {"hostname", l.hostname},
                  {"lease_time", l.lease_time.count()},
                  {"t1", l.t1.count()},
                  {"t2", l.t2.count()},
                  {"acquired_at_unix_ms", to_unix_ms(l.acquired_at)}};
-  json::array routes;
-  for (const auto& r : l.classless_routes)
-    routes.emplace_back(json::object{{"destination", r.destination.to_string()},
-                                     {"prefix_length", r.prefix_length},
-                                     {"router", r.router.to_string()}});
-  o["classless_routes"] = std::move(routes);
-  if (l.mtu) o["mtu"] = *l.mtu;
-  if (l.broadcast) o["broadcast"] = l.broadcast->to_string();
+  lease_options_to_json(l, o);
   return o;
 }
 
@@ -188,28 +176,11 @@ Result<dhcp4::Lease> lease4_from_json(const json::value& value) {
   l.address = r.address<Ipv4Address>("address");
   l.prefix_length = static_cast<int>(r.integer("prefix_length"));
   l.server_id = r.address<Ipv4Address>("server_id");
-  l.routers = r.addresses<Ipv4Address>("routers");
-  l.dns_servers = r.addresses<Ipv4Address>("dns_servers");
-  l.ntp_servers = r.addresses<Ipv4Address>("ntp_servers");
-  l.domain_name = r.string("domain_name", false);
-  l.search_domains = r.strings("search_domains");
-  l.hostname = r.string("hostname", false);
   l.lease_time = Seconds(r.integer("lease_time"));
   l.t1 = Seconds(r.integer("t1"));
   l.t2 = Seconds(r.integer("t2"));
   l.acquired_at = from_unix_ms(r.integer("acquired_at_unix_ms"));
-  if (auto* m = value.as_object().if_contains("mtu"); m && m->is_int64()) l.mtu = static_cast<std::uint16_t>(m->as_int64());
-  if (value.as_object().contains("broadcast")) l.broadcast = r.address<Ipv4Address>("broadcast");
-  if (auto* routes = value.as_object().if_contains("classless_routes"); routes && routes->is_array()) {
-    for (const auto& item : routes->as_array()) {
-      if (!item.is_object()) continue;
-      Reader rr{&item.as_object(), {}};
-      dhcp4::ClasslessRoute route{rr.address<Ipv4Address>("destination"), static_cast<int>(rr.integer("prefix_length")),
-                           rr.address<Ipv4Address>("router")};
-      if (!rr.error.empty()) return Error{"DHCPv4 lease route: " + rr.error};
-      l.classless_routes.push_back(route);
-    }
-  }
+  lease_options_from_json(value.as_object(), l);
   if (!r.error.empty()) return Error{"DHCPv4 lease: " + r.error};
   if (l.prefix_length < 0 || l.prefix_length > 32) return Error{"DHCPv4 lease: prefix_length out of range"};
   return l;

@@ -34,7 +34,7 @@ check "dnsmasq v4: lease obtained" json_true "$OUT/d1" "o['address'].startswith(
 addr=$(json_field "$OUT/d1" 1 "o['address'].split('/')[0]")
 check "dnsmasq v4: gateway from option 121's default route" json_true "$OUT/d1" "o['gateway'] == '198.18.0.1'"
 check "dnsmasq v4: classless route and compressed search list" json_true "$OUT/d1" \
-  "o['routes'][0] == {'destination': '198.18.5.0/24', 'via': '198.18.0.1'} and o['search'] == ['lab.test', 'example.test']"
+  "o['classless_routes'][0] == {'destination': '198.18.5.0', 'prefix_length': 24, 'router': '198.18.0.1'} and o['search_domains'] == ['lab.test', 'example.test']"
 check "dnsmasq v4: lease time, T1, T2" json_true "$OUT/d1" "(o['lease_seconds'], o['renew_seconds'], o['rebind_seconds']) == (120, 60, 105)"
 check "dnsmasq v4: lease database has address, MAC and hostname" grep -q "$(mac_of) $addr web-1" "$LEASES"
 
@@ -70,7 +70,7 @@ check "dnsmasq v4: ARP probe without conflict binds after the RFC 5227 wait" jso
 
 new_client
 lease "$ns" --ipv6 --json --hostname web-6 > "$OUT/d8" 2> "$OUT/d8.err"
-check "dnsmasq v6: lease obtained" json_true "$OUT/d8" "o['address'].startswith('fd00:18::') and o['dns'] == ['fd00:18::1']"
+check "dnsmasq v6: lease obtained" json_true "$OUT/d8" "o['address'].startswith('fd00:18::') and o['dns_servers'] == ['fd00:18::1']"
 addr6=$(json_field "$OUT/d8" 1 "o['address'].split('/')[0]")
 check "dnsmasq v6: lease database has the address" grep -q " $addr6 " "$LEASES"
 lease "$ns" --ipv6 --json --release > "$OUT/d9" 2>&1
@@ -175,7 +175,7 @@ new_client
 lease "$ns" --ipv6 --json --rapid-commit --hostname kea-6.lab.test --hold 4 --release > "$OUT/k6" 2> "$OUT/k6.err"
 addr6=$(json_field "$OUT/k6" 1 "o['address'].split('/')[0]")
 check "kea v6: rapid commit lease with DNS and search list" \
-  json_true "$OUT/k6" "o['address'].startswith('fd00:18::') and o['dns'] == ['fd00:18::1'] and o['search'] == ['lab.test'] and o['requests_sent'] == 0"
+  json_true "$OUT/k6" "o['address'].startswith('fd00:18::') and o['dns_servers'] == ['fd00:18::1'] and o['search_domains'] == ['lab.test'] and o['requests_sent'] == 0"
 check "kea v6: RENEW at T1, at least twice in 4 s" json_true "$OUT/k6" "sum(1 for r in rows if r.get('event') == 'renewed') >= 2"
 check "kea v6: FQDN in the lease database" grep -q "^$addr6,.*,kea-6.lab.test.," "$KEA6"
 check "kea v6: release recorded (valid lifetime 0)" lab_wait 5 grep -q "^$addr6,[^,]*,0," "$KEA6"
