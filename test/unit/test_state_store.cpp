@@ -149,7 +149,8 @@ TEST_CASE("the store saves and loads networks and endpoint records", "[state]") 
   REQUIRE(loaded.endpoints[1].phase == EndpointPhase::Creating);
   REQUIRE_FALSE(loaded.endpoints[1].lease4);
 
-  store.remove_endpoint(bare.endpoint_id);
+  store.remove_endpoint(bare.endpoint_id);  // queued for the writer thread
+  store.flush();
   REQUIRE(store.load().endpoints.size() == 1);
   // Nothing but the files themselves (no temporaries left behind).
   REQUIRE_FALSE(exists(dir.path + "/networks.json.tmp"));
