@@ -1,10 +1,13 @@
 // Shared helpers for the unit tests: golden packets, a virtual clock, deterministic randomness.
 #pragma once
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+
+#include <stdlib.h>
 
 #include "dhcp/clock.hpp"
 #include "netdhcp/bytes.hpp"
@@ -44,5 +47,18 @@ inline RandomSource sequence_random(std::vector<std::uint32_t> values) {
 }
 
 inline double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// A directory under /tmp for one test, removed with everything in it afterwards.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char name[] = "/tmp/netdhcp-test-XXXXXX";
+    if (!::mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
+    path = name;
+  }
+  ~TempDir() { (void)std::system(("rm -rf '" + path + "'").c_str()); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace netdhcp::test

@@ -9,23 +9,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/unit/helpers.hpp"
 #include "src/endpoint/container_facts.hpp"
 
 using namespace netdhcp;
-
-namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char templ[] = "/tmp/net-dhcp-facts-test.XXXXXX";
-    REQUIRE(::mkdtemp(templ) != nullptr);
-    path = templ;
-  }
-  ~TempDir() { (void)std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
-}  // namespace
+using netdhcp::test::TempDir;
 
 // The usual file Docker writes: one line, a newline at the end.
 TEST_CASE("container hostname: the first line, trailing white space dropped", "[facts]") {

@@ -7,21 +7,14 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "test/unit/helpers.hpp"
 #include "src/state/state_store.hpp"
 
 using namespace netdhcp;
+using netdhcp::test::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char name[] = "/tmp/netdhcp-state-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }

@@ -12,22 +12,15 @@
 #include <future>
 #include <sstream>
 
+#include "test/unit/helpers.hpp"
 #include "src/state/state_store.hpp"
 #include "src/state/state_writer.hpp"
 
 using namespace netdhcp;
+using netdhcp::test::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char name[] = "/tmp/netdhcp-writer-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 std::string read(const std::string& path) {
   std::ifstream in(path);
