@@ -4,13 +4,9 @@
 
 #include "dhcp/identity.hpp"
 #include "dhcp/router_advert.hpp"
-#include "netlink/route.hpp"
 #include "src/endpoint/address_plan.hpp"
-#include "src/endpoint/firewall_probe.hpp"
-#include "src/endpoint/veth_attachment.hpp"
 #include "src/state/lease_json.hpp"
 #include "src/support/log.hpp"
-#include "src/transport/netlink_wait.hpp"
 
 namespace netdhcp {
 
@@ -31,11 +27,11 @@ asio::awaitable<void> run_wire(std::shared_ptr<Wire> wire, typename decltype(wir
 }  // namespace
 
 Endpoint::Endpoint(asio::any_io_executor executor, EndpointConfig config, std::unique_ptr<Attachment> attachment)
-    : executor_(std::move(executor)), config_(std::move(config)), attachment_(std::move(attachment)) {
-  if (!attachment_)
-    attachment_ = std::make_unique<VethAttachment>(VethConfig{config_.endpoint_id, config_.options.bridge,
-                                                              config_.bridge_index, config_.bridge_mtu, config_.mac,
-                                                              config_.options.ipv6});
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      kernel_(config_.kernel ? config_.kernel : real_kernel()),
+      attachment_(std::move(attachment)) {
+  if (!attachment_) attachment_ = kernel_->make_attachment(config_);
 }
 
 const std::string& Endpoint::container_end() const { return attachment_->container_end(); }
@@ -92,6 +88,9 @@ json::object Endpoint::describe() const {
     // How the last unicast (a RENEWING request, a RELEASE) left: "udp" through the container's
     // stack from its address, or "raw" frames when the address was not configured yet.
     if (wire4_ && wire4_->socket) v4["unicast_path"] = wire4_->socket->last_unicast_path();
+    v4["send_errors"] = send_errors4_.count;
+    v4["last_send_error"] = send_errors4_.last;
+    v4["last_send_error_at"] = send_errors4_.last.empty() ? "" : utc_time(send_errors4_.last_at);
     o["ipv4"] = std::move(v4);
   }
   if (config_.options.ipv6) {
@@ -105,6 +104,9 @@ json::object Endpoint::describe() const {
       v6["renew_at"] = utc_time(lease6_->renew_at());
       v6["expires_at"] = utc_time(lease6_->expires_at());
     }
+    v6["send_errors"] = send_errors6_.count;
+    v6["last_send_error"] = send_errors6_.last;
+    v6["last_send_error_at"] = send_errors6_.last.empty() ? "" : utc_time(send_errors6_.last_at);
     o["ipv6"] = std::move(v6);
   }
   o["failed"] = failed_;
@@ -179,7 +181,8 @@ void Endpoint::make_clients(int mtu) {
 
 template <class ClientT, class SocketT, class EventT>
 void Endpoint::start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, const std::shared_ptr<ClientT>& client,
-                          std::unique_ptr<SocketT> socket, void (Endpoint::*on_event)(const EventT&)) {
+                          std::unique_ptr<SocketT> socket, void (Endpoint::*on_event)(const EventT&),
+                          void (Endpoint::*on_send_error)(const Error&)) {
   if (current) current->session->stop();
   auto wire = std::make_shared<Wire<ClientT, SocketT>>();
   wire->client = client;
@@ -190,6 +193,9 @@ void Endpoint::start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, cons
   typename DhcpSession<ClientT, SocketT>::EventHandler handler = [self, on_event](const EventT& e) {
     if (auto endpoint = self.lock()) (endpoint.get()->*on_event)(e);
   };
+  wire->session->on_send_error([self, on_send_error](const Error& e) {
+    if (auto endpoint = self.lock()) (endpoint.get()->*on_send_error)(e);
+  });
   spawn(executor_, run_wire(wire, handler), "the DHCP session", failure_handler("the DHCP session"));
 }
 
@@ -209,11 +215,27 @@ void Endpoint::mark_failed(const std::string& what, const std::string& message) 
 }
 
 void Endpoint::start_v4(std::unique_ptr<Dhcp4Socket> socket) {
-  start_wire(wire4_, client4_, std::move(socket), &Endpoint::on_event4);
+  start_wire(wire4_, client4_, std::move(socket), &Endpoint::on_event4, &Endpoint::on_send_error4);
 }
 
 void Endpoint::start_v6(std::unique_ptr<Dhcp6Socket> socket) {
-  start_wire(wire6_, client6_, std::move(socket), &Endpoint::on_event6);
+  start_wire(wire6_, client6_, std::move(socket), &Endpoint::on_event6, &Endpoint::on_send_error6);
+}
+
+void Endpoint::on_send_error4(const Error& error) { send_failed(send_errors4_, Metrics::Family::V4, error); }
+void Endpoint::on_send_error6(const Error& error) { send_failed(send_errors6_, Metrics::Family::V6, error); }
+
+// The client takes an unsent packet for a lost one and retransmits on its schedule; what the
+// kernel said (the interface, the errno text) is only seen here.
+void Endpoint::send_failed(SendErrors& errors, Metrics::Family family, const Error& error) {
+  TimePoint now = Clock::now();
+  ++errors.count;
+  errors.last = error.message;
+  errors.last_at = now;
+  if (metrics_) metrics_->send_failed(family);
+  if (std::uint64_t reported = errors.log.occurred(now))
+    log::warning(log_prefix() + (family == Metrics::Family::V4 ? "DHCPv4" : "DHCPv6") + " packet not sent: " + error.message +
+                 (reported > 1 ? " (" + std::to_string(reported) + " send errors since the last such line)" : ""));
 }
 
 asio::awaitable<Result<void>> Endpoint::create() {
@@ -224,38 +246,33 @@ asio::awaitable<Result<void>> Endpoint::create() {
   co_await save_durably();
   if (auto made = attachment_->create(); !made)
     co_return Error{"creating the interfaces for the container: " + made.error().message};
-  auto container = query_interface(container_end());
+  auto container = kernel_->query_interface(container_end());
   if (!container) {
     attachment_->remove();
     co_return container.error();
   }
   // A DISCOVER sent before the kernel has processed the new veth's carrier (and enabled the
   // bridge port) is dropped, costing a retransmission (~1 s): wait for it, by netlink event.
-  if (auto here = netlink::Namespace::current()) {
-    std::vector<std::string> ends = attachment_->links_to_wait_for();
-    auto up = co_await wait_for_links_up(*here, ends, deadline);
-    if (!up) warn(up.error().message + "; starting DHCP anyway");
-  }
+  std::vector<std::string> ends = attachment_->links_to_wait_for();
+  auto up = co_await kernel_->wait_for_links_up(ends, deadline);
+  if (!up) warn(up.error().message + "; starting DHCP anyway");
   make_clients(container->mtu);
   if (client4_) {
-    auto packet_socket = PacketSocket::open(*container);
+    auto packet_socket = kernel_->open_dhcp4(*container);
     if (!packet_socket) {
       attachment_->remove();
       co_return packet_socket.error();
     }
     client4_->start(Clock::now());
-    start_v4(std::make_unique<PacketSocket>(std::move(*packet_socket)));
+    start_v4(std::move(*packet_socket));
   }
 
   if (config_.options.ipv6) {
     // Awaited as a netlink event: Dhcp6UdpSocket::open's own wait sleeps, which the event loop
     // must not do. (With accept_dad=0 the address is there as soon as the link is up.)
-    auto here = netlink::Namespace::current();
-    if (here) {
-      auto ready = co_await wait_for_link_local(*here, container->index, deadline);
-      if (!ready) warn(ready.error().message);
-    }
-    auto udp = Dhcp6UdpSocket::open(*container, Clock::now());
+    auto ready = co_await kernel_->wait_for_link_local(container->index, deadline);
+    if (!ready) warn(ready.error().message);
+    auto udp = kernel_->open_dhcp6(*container, Clock::now(), /*while_tentative=*/false);
     log::debug(log_prefix() + "DHCPv6 socket ready after " +
                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) + " ms");
     if (!udp) {
@@ -263,7 +280,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
       co_return Error{"DHCPv6 on " + container_end() + ": " + udp.error().message};
     }
     client6_->start(Clock::now());
-    start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+    start_v6(std::move(*udp));
   }
 
   // Both exchanges run at once. Sleep until on_event4/6 see both leases (they cancel this
@@ -323,7 +340,8 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
   remove();
   bool probed = false;
   if ((silent4 || silent6) && config_.options.firewall_check) {
-    auto verdict = co_await probe_bridge_forwarding(bridge, config_.bridge_index, ProbeFamilies{silent4, silent6});
+    ProbeFamilies families{silent4, silent6};
+    auto verdict = co_await kernel_->probe_bridge_forwarding(bridge, config_.bridge_index, families);
     if (verdict && verdict->dropped()) co_return message + ": " + verdict->message;
     probed = verdict.ok();
     if (!verdict) log::warning(log_prefix() + verdict.error().message);
@@ -354,9 +372,9 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
 // the bridge (learnt from the LAN's router advertisements); /128 when the host knows none (the
 // container's own RA processing then adds the on-link route).
 int Endpoint::on_link_prefix6(const Ipv6Address& address) const {
-  auto socket = netlink::Socket::open();
-  if (!socket) return 128;
-  auto routes = netlink::list_routes(*socket, true);
+  auto host = kernel_->host_netlink();
+  if (!host) return 128;
+  auto routes = (*host)->routes(true);
   if (!routes) return 128;
   int best = 128;
   for (const auto& r : *routes) {
@@ -427,15 +445,14 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
 // address_plan.hpp, carried out in the container's namespace.
 void Endpoint::apply(const AddressPlan& plan) {
   if (!netns_ || plan.empty()) return;
-  auto socket = netlink::inside(*netns_, [] { return netlink::Socket::open(); });
-  if (!socket) {
-    fail("changing the container's addresses: " + socket.error().message);
+  auto errors = netns_->apply_plan(container_index_, plan);
+  if (!errors) {
+    fail("changing the container's addresses: " + errors.error().message);
     return;
   }
-  auto errors = apply_plan(*socket, container_index_, plan);
-  for (const auto& e : errors) fail("in the container: " + e);
+  for (const auto& e : *errors) fail("in the container: " + e);
   for (const auto& step : plan)
-    if (step.kind == AddressStep::Kind::ReplaceAddress && errors.empty())
+    if (step.kind == AddressStep::Kind::ReplaceAddress && errors->empty())
       log::info(log_prefix() + "container address now " + step.prefix.to_string());
 }
 
@@ -469,6 +486,7 @@ void Endpoint::leave() {
 }
 
 void Endpoint::remove() {
+  if (removed_) return;  // once: an attachment need not be idempotent itself
   leave();
   removed_ = true;
   attachment_->remove();

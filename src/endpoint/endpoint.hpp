@@ -11,14 +11,15 @@
 
 #include "dhcp/dhcp4_client.hpp"
 #include "dhcp/dhcp6_client.hpp"
-#include "netlink/namespace.hpp"
 #include "src/support/asio.hpp"
 #include "src/transport/dhcp4_socket.hpp"
 #include "src/transport/dhcp6_socket.hpp"
 #include "src/endpoint/address_plan.hpp"
 #include "src/endpoint/attachment.hpp"
+#include "src/endpoint/kernel.hpp"
 #include "src/endpoint/metrics.hpp"
 #include "src/state/network_options.hpp"
+#include "src/support/log_throttle.hpp"
 #include "src/support/spawn.hpp"
 #include "src/state/state_store.hpp"
 
@@ -33,11 +34,13 @@ struct EndpointConfig {
   MacAddress mac;
   // How long after Join the interface may take to appear in the container (serve --follow-timeout).
   Duration follow_timeout = std::chrono::seconds(30);
+  // What the endpoint asks of the kernel (kernel.hpp); nullptr: the real one.
+  std::shared_ptr<EndpointKernel> kernel;
 };
 
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
-  // Without an attachment: a veth pair on the network's bridge.
+  // Without an attachment: the kernel's (a veth pair on the network's bridge).
   Endpoint(asio::any_io_executor executor, EndpointConfig config, std::unique_ptr<Attachment> attachment = nullptr);
   ~Endpoint();
 
@@ -113,12 +116,24 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   template <class ClientT, class SocketT, class EventT>
   void start_wire(std::shared_ptr<Wire<ClientT, SocketT>>& current, const std::shared_ptr<ClientT>& client,
                   std::unique_ptr<SocketT> socket,
-                  void (Endpoint::*on_event)(const EventT&));
+                  void (Endpoint::*on_event)(const EventT&), void (Endpoint::*on_send_error)(const Error&));
   void make_clients(int mtu);
   void save() const;
   void discard();
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);
+  // A family's packets the kernel refused to send: counted for status and metrics, logged at
+  // once the first time, then at most once a minute with how many there were (not a line per
+  // packet when, say, the interface went away under a retransmitting client).
+  struct SendErrors {
+    std::uint64_t count = 0;
+    std::string last;
+    TimePoint last_at{};
+    LogThrottle log{std::chrono::minutes(1)};
+  };
+  void on_send_error4(const Error& error);
+  void on_send_error6(const Error& error);
+  void send_failed(SendErrors& errors, Metrics::Family family, const Error& error);
   asio::awaitable<bool> follow(std::string sandbox_key, TimePoint deadline);
   asio::awaitable<void> learn_container();
   void warn(const std::string& message);
@@ -138,6 +153,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   asio::any_io_executor executor_;
   EndpointConfig config_;
+  std::shared_ptr<EndpointKernel> kernel_;
   std::unique_ptr<Attachment> attachment_;
   std::shared_ptr<dhcp4::Client> client4_;
   std::shared_ptr<dhcp6::Client> client6_;
@@ -146,8 +162,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::optional<dhcp4::Lease> lease4_;
   std::optional<dhcp6::Lease> lease6_;
   int prefix6_ = 128;
-  std::optional<netlink::Namespace> netns_;  // the container's, once followed
-  int container_index_ = 0;                  // the interface's index inside it
+  std::unique_ptr<ContainerNamespace> netns_;  // the container's, once followed
+  int container_index_ = 0;                    // the interface's index inside it
   bool left_ = false;
   bool removed_ = false;
   EndpointPhase phase_ = EndpointPhase::Creating;
@@ -157,6 +173,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::string interface_name_; // inside the container (eth0)
   std::string last_error_;
   TimePoint last_error_at_{};
+  SendErrors send_errors4_, send_errors6_;
   Persist persist_;
   Metrics* metrics_ = nullptr;
   asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()

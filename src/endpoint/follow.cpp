@@ -8,9 +8,7 @@
 #include "src/endpoint/address_plan.hpp"
 #include "src/endpoint/container_facts.hpp"
 #include "src/endpoint/endpoint.hpp"
-#include "src/support/host_paths.hpp"
 #include "src/support/log.hpp"
-#include "src/transport/netlink_wait.hpp"
 
 namespace netdhcp {
 
@@ -67,7 +65,7 @@ void Endpoint::follow_into(std::string sandbox_key) {
 // themselves carry on in whatever state they are (no new DISCOVER).
 asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadline) {
   auto alive = alive_;
-  auto ns = co_await wait_for_namespace(host_path(sandbox_key), deadline);
+  auto ns = co_await kernel_->wait_for_namespace(sandbox_key, deadline);
   if (!*alive || left_) co_return false;
   if (!ns) {
     follow_error_ = ns.error().message;
@@ -81,18 +79,15 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   // has activated the queue, which it reports with operstate UP: a renewal sent in between
   // is lost without an error.
   while (Clock::now() < deadline && *alive && !left_) {
-    auto socket = netlink::inside(*ns, [] { return netlink::Socket::open(); });
-    if (socket) {
-      if (auto links = netlink::list_links(*socket)) {
-        for (const auto& l : *links)
-          if (l.mac == config_.mac && l.name.rfind(config_.options.interface_prefix, 0) == 0 && l.up() &&
-              l.operstate == 6 /* IF_OPER_UP */)
-            moved = l;
-      }
+    if (auto links = (*ns)->links()) {
+      for (const auto& l : *links)
+        if (l.mac == config_.mac && l.name.rfind(config_.options.interface_prefix, 0) == 0 && l.up() &&
+            l.operstate == 6 /* IF_OPER_UP */)
+          moved = l;
     }
     if (moved) break;
     // Wake on the next link event in the namespace (or after 50 ms at most), then look again.
-    co_await wait_for_link_event(*ns, std::min(deadline, Clock::now() + 50ms));
+    co_await (*ns)->wait_for_link_event(std::min(deadline, Clock::now() + 50ms));
   }
   if (!*alive || left_) co_return false;
   if (!moved) {
@@ -102,28 +97,25 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   }
   followed_ = true;
   follow_error_.clear();
-  netns_.emplace(std::move(*ns));
+  netns_ = std::move(*ns);
   container_index_ = moved->index;
   interface_name_ = moved->name;
   InterfaceInfo inside_info = interface_of(*moved);
   if (client4_) {
-    auto packet = netlink::inside(*netns_, [&] { return PacketSocket::open(inside_info); });
+    auto packet = netns_->open_dhcp4(inside_info);
     if (!packet) fail("DHCPv4 socket in the container: " + packet.error().message);
-    else start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+    else start_v4(std::move(*packet));
   }
   if (client6_) {
     // Not waiting for DAD (~2 s in a new namespace): a quick `docker rm` must still get its
     // RELEASE out. The link-local address appears with the link; give it a moment to exist.
-    auto udp = netlink::inside(*netns_, [&] {
-      return Dhcp6UdpSocket::open(inside_info, Clock::now() + 200ms, /*while_tentative=*/true);
-    });
+    auto udp = netns_->open_dhcp6(inside_info, Clock::now() + 200ms, /*while_tentative=*/true);
     if (!udp) fail("DHCPv6 socket in the container: " + udp.error().message);
-    else start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+    else start_v6(std::move(*udp));
     // The on-link prefix length comes from the router's advertisements. The host may not
     // know it (with IPv6 forwarding on, as Docker sets it for IPv6 networks, the host ignores
     // RAs), so listen in the container, whose kernel solicits one when its link comes up.
-    int index = container_index_;
-    auto ra = netlink::inside(*netns_, [index] { return open_router_advertisement_socket(index); });
+    auto ra = netns_->open_router_advertisements(container_index_);
     if (!ra) warn("cannot listen for router advertisements: " + ra.error().message);
     else spawn(executor_, watch_router_advertisements(std::move(*ra)), "reading router advertisements",
                failure_handler("reading router advertisements"));
@@ -177,7 +169,7 @@ asio::awaitable<void> Endpoint::learn_container() {
   // a few ms of the follow), then back off, so a container that never starts costs ~10 scans.
   Duration pause = 10ms;
   while (!facts && Clock::now() < deadline && *alive && !left_) {
-    facts = container_facts(*netns_);
+    facts = netns_->container_facts();
     if (!facts) {
       retry.expires_after(pause);
       co_await retry.async_wait(use_awaitable_tuple);

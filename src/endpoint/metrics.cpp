@@ -68,6 +68,9 @@ std::string Metrics::render(const Gauges& g) const {
   for (auto [f, p] : families)
     for (const auto& [reason, n] : p->lost)
       out << "netdhcp_lease_losses_total{family=\"" << f << "\",reason=\"" << to_string(reason) << "\"} " << n << '\n';
+  header("netdhcp_send_errors_total", "counter",
+         "DHCP packets the kernel refused to send (the interface went away, no route, ...), by address family");
+  for (auto [f, p] : families) out << "netdhcp_send_errors_total{family=\"" << f << "\"} " << p->send_errors << '\n';
   header("netdhcp_endpoint_create_failures_total", "counter", "CreateEndpoint calls that failed (no lease in time, ...)");
   out << "netdhcp_endpoint_create_failures_total " << create_failures_ << '\n';
   header("netdhcp_endpoints_readopted_total", "counter", "Endpoints carried on from a previous run of the daemon");

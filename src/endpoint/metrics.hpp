@@ -20,6 +20,7 @@ namespace netdhcp {
 class Metrics {
  public:
   enum class Outcome { Obtained, Renewed, Lost, Uncounted };
+  enum class Family { V4, V6 };
   // A client's event, by its typed kind and loss reason: Bound counts as obtained, Renewed and
   // AddressChanged as renewed, an event with a loss reason as lost for that reason; Released
   // (the owner's own doing) is not counted. `round_trip`: the time from the REQUEST (or
@@ -30,6 +31,8 @@ class Metrics {
   void readopted() { ++readopted_; }
   void internal_failure() { ++internal_failures_; }
   void follow_failed() { ++follow_failures_; }
+  // A packet the socket could not send (the client retransmits it as if it was lost).
+  void send_failed(Family family) { ++(family == Family::V4 ? v4_ : v6_).send_errors; }
 
   struct Gauges {
     std::size_t networks = 0;
@@ -46,6 +49,7 @@ class Metrics {
     std::uint64_t obtained = 0;
     std::uint64_t renewed = 0;
     std::map<LossReason, std::uint64_t> lost;
+    std::uint64_t send_errors = 0;
     std::array<std::uint64_t, kBuckets.size()> bucket{};
     std::uint64_t rtt_count = 0;
     double rtt_sum = 0;

@@ -1,13 +1,10 @@
 // Re-adoption: after a restart (SIGTERM, kill -9, an upgrade) an endpoint carries on from its
 // record: its clients resume the saved leases, in the container if it still runs, or the
 // leases are released and the links removed.
-#include <unistd.h>
-
 #include <chrono>
 
 #include "netdhcp/scope_exit.hpp"
 #include "src/endpoint/endpoint.hpp"
-#include "src/support/host_paths.hpp"
 #include "src/support/log.hpp"
 
 namespace netdhcp {
@@ -64,26 +61,26 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   if (recorded == EndpointPhase::Created) {
     // Between CreateEndpoint and Join: the container end is still here, Docker will Join it
     // or delete it (or has joined it while this waited: then follow it now).
-    auto container = query_interface(container_end());
+    auto container = kernel_->query_interface(container_end());
     if (!container) {
       discard();
       co_return false;
     }
-    std::optional<PacketSocket> packet;
+    std::unique_ptr<Dhcp4Socket> packet;
     if (client4_) {
-      auto opened = PacketSocket::open(*container);
+      auto opened = kernel_->open_dhcp4(*container);
       if (!opened) {
         fail("re-adopting: " + opened.error().message);
         discard();
         co_return false;
       }
-      packet.emplace(std::move(*opened));
+      packet = std::move(*opened);
     }
     resume();
-    if (packet) start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+    if (packet) start_v4(std::move(packet));
     if (client6_) {
-      if (auto udp = Dhcp6UdpSocket::open(*container, Clock::now(), /*while_tentative=*/true))
-        start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+      if (auto udp = kernel_->open_dhcp6(*container, Clock::now(), /*while_tentative=*/true))
+        start_v6(std::move(*udp));
       else warn("re-adopting, DHCPv6: " + udp.error().message);
     }
     log::info(log_prefix() + "re-adopted before Join, " +
@@ -96,7 +93,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   resume();
   following_ = true;
   bool inside = false;  // (no co_await inside &&: GCC 12 fails on it)
-  if (::access(host_path(sandbox_key_).c_str(), F_OK) == 0) inside = co_await follow(sandbox_key_, Clock::now() + 2s);
+  if (kernel_->namespace_exists(sandbox_key_)) inside = co_await follow(sandbox_key_, Clock::now() + 2s);
   if (!*alive) co_return false;
   if (left_) co_return false;  // Docker deleted it meanwhile
   if (!inside) {
@@ -128,14 +125,13 @@ void Endpoint::discard() {
     client4_->resume(*lease4_, now);
     while (client4_->pop_transmit()) {}
     while (client4_->pop_event()) {}
-    if (auto packet = PacketSocket::open(*via)) start_v4(std::make_unique<PacketSocket>(std::move(*packet)));
+    if (auto packet = kernel_->open_dhcp4(*via)) start_v4(std::move(*packet));
   }
   if (client6_ && lease6_ && now < lease6_->expires_at() && via) {
     client6_->resume(*lease6_, now);
     while (client6_->pop_transmit()) {}
     while (client6_->pop_event()) {}
-    if (auto udp = Dhcp6UdpSocket::open(*via, now, /*while_tentative=*/true))
-      start_v6(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
+    if (auto udp = kernel_->open_dhcp6(*via, now, /*while_tentative=*/true)) start_v6(std::move(*udp));
   }
   remove();
 }

@@ -11,9 +11,7 @@
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
 #include "src/plugin/docker_options.hpp"
-#include "src/endpoint/firewall_probe.hpp"
-#include "src/endpoint/veth_attachment.hpp"
-#include "src/transport/interface_info.hpp"
+#include "src/endpoint/kernel.hpp"
 #include "src/support/log.hpp"
 #include "src/support/version.hpp"
 
@@ -88,8 +86,12 @@ bool prefixes_overlap(const netlink::IpPrefix& a, const netlink::IpPrefix& b) {
 
 }  // namespace
 
-Driver::Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout)
-    : executor_(std::move(executor)), store_(std::move(state_dir)), docker_timeout_(docker_timeout) {}
+Driver::Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout,
+               std::shared_ptr<EndpointKernel> kernel)
+    : executor_(std::move(executor)),
+      kernel_(kernel ? std::move(kernel) : real_kernel()),
+      store_(std::move(state_dir)),
+      docker_timeout_(docker_timeout) {}
 
 Result<void> Driver::load() {
   if (auto prepared = store_.prepare(); !prepared) return prepared;
@@ -104,7 +106,7 @@ Result<void> Driver::load() {
   log::info("state: " + std::to_string(networks_.size()) + " network(s) and " + std::to_string(loaded.endpoints.size()) +
             " endpoint(s) from " + store_.dir());
   // A record that could not be read still names its endpoint: remove its links.
-  for (const auto& id : loaded.unreadable_endpoints) VethAttachment::remove_links_of(id);
+  for (const auto& id : loaded.unreadable_endpoints) kernel_->remove_links_of(id);
   // Many endpoints re-adopted at once would all renew at once: spread their first packets
   // (10 ms apart, 1 s for 100).
   Duration delay{0};
@@ -112,18 +114,18 @@ Result<void> Driver::load() {
     auto network = networks_.find(record.network_id);
     if (network == networks_.end()) {
       log::warning("endpoint " + record.endpoint_id.substr(0, 12) + " belongs to an unknown network: removing its links");
-      VethAttachment::remove_links_of(record.endpoint_id);
+      kernel_->remove_links_of(record.endpoint_id);
       store_.remove_endpoint(record.endpoint_id);
       continue;
     }
     const NetworkOptions& options = network->second.options;
     int bridge_index = 0, bridge_mtu = 1500;
-    if (auto bridge = query_interface(options.bridge)) {
+    if (auto bridge = kernel_->query_interface(options.bridge)) {
       bridge_index = bridge->index;
       bridge_mtu = bridge->mtu;
     }
     EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac,
-                          follow_timeout_};
+                          follow_timeout_, kernel_};
     auto endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
     spawn(executor_, readopt(this, endpoint, std::move(record), delay), "re-adopting endpoint " + config.endpoint_id.substr(0, 12),
@@ -183,9 +185,10 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
     if (auto pool = ipam_pool(request, key, null_pool))
       return bad_request("net-dhcp networks take their addresses from the LAN's DHCP server, not from Docker's IPAM "
                          "(pool " + *pool + "): use --ipam-driver null");
-  auto socket = netlink::Socket::open();
-  if (!socket) return DriverError{500, socket.error().message};
-  auto bridge = netlink::find_link(*socket, o.bridge);
+  auto host = kernel_->host_netlink();
+  if (!host) return DriverError{500, host.error().message};
+  HostNetlink& links = **host;
+  auto bridge = links.find_link(o.bridge);
   if (!bridge)
     return bad_request("bridge " + o.bridge + " does not exist: create it and attach the LAN interface to it "
                        "(ip link add " + o.bridge + " type bridge; ip link set ETH master " + o.bridge + ")");
@@ -196,14 +199,14 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
   if (!o.ignore_conflicts) {
     // Another interface (docker0, br-..., a VPN) whose subnet overlaps the bridge's: traffic for
     // the LAN would be routed there instead.
-    auto addresses = netlink::list_addresses(*socket, 0, false);
+    auto addresses = links.addresses();
     if (addresses) {
       for (const auto& mine : *addresses) {
         if (mine.index != bridge->index) continue;
         for (const auto& theirs : *addresses) {
           if (theirs.index == bridge->index || !prefixes_overlap(mine.prefix, theirs.prefix)) continue;
           if (theirs.prefix.v4_address.octets[0] == 127) continue;
-          auto other = netlink::find_link(*socket, theirs.index);
+          auto other = links.find_link(theirs.index);
           return bad_request("the subnet " + theirs.prefix.to_string() + " of " + (other ? other->name : "another interface") +
                              " overlaps " + mine.prefix.to_string() + " on bridge " + o.bridge +
                              ": containers could not reach that part of the LAN; change the other network's subnet, "
@@ -257,8 +260,9 @@ asio::awaitable<DriverResult<json::object>> Driver::create_network(const json::o
   if (auto problem = validate(network, request)) co_return *problem;
   if (options->firewall_check) {
     int bridge_index = 0;
-    if (auto bridge = query_interface(options->bridge)) bridge_index = bridge->index;
-    auto verdict = co_await probe_bridge_forwarding(options->bridge, bridge_index, ProbeFamilies{options->ipv4, options->ipv6});
+    if (auto bridge = kernel_->query_interface(options->bridge)) bridge_index = bridge->index;
+    ProbeFamilies families{options->ipv4, options->ipv6};
+    auto verdict = co_await kernel_->probe_bridge_forwarding(options->bridge, bridge_index, families);
     if (!verdict) co_return bad_request(verdict.error().message);
     if (verdict->dropped()) co_return bad_request(verdict->message);
     // Another CreateNetwork may have taken the bridge while this one probed.
@@ -311,11 +315,12 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   } else {
     creating_.insert(endpoint_id);
     ScopeExit done([this, endpoint_id] { creating_.erase(endpoint_id); });
-    auto socket = netlink::Socket::open();
-    if (!socket) co_return DriverError{500, socket.error().message};
-    auto bridge = netlink::find_link(*socket, network->second.options.bridge);
+    auto host = kernel_->host_netlink();
+    if (!host) co_return DriverError{500, host.error().message};
+    auto bridge = (*host)->find_link(network->second.options.bridge);
     if (!bridge) co_return bad_request("bridge " + network->second.options.bridge + " no longer exists: " + bridge.error().message);
-    EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac, follow_timeout_};
+    EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac,
+                          follow_timeout_, kernel_};
     if (Duration wait = pace(config.options.bridge); wait > Duration::zero()) {
       log::debug("endpoint " + endpoint_id.substr(0, 12) + ": many endpoints starting at once, waiting " +
                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");
@@ -348,7 +353,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
 namespace {
 
 // Join's IPv4 part: the Gateway and the StaticRoutes.
-void add_ipv4_routes(const Endpoint& endpoint, const dhcp4::Lease& lease, json::object& reply) {
+void add_ipv4_routes(EndpointKernel& kernel, const Endpoint& endpoint, const dhcp4::Lease& lease, json::object& reply) {
   const auto& options = endpoint.config().options;
   auto gateway = endpoint.gateway4(lease);
   if (gateway) reply["Gateway"] = gateway->to_string();
@@ -362,8 +367,8 @@ void add_ipv4_routes(const Endpoint& endpoint, const dhcp4::Lease& lease, json::
   }
   // The routes the host has through the bridge (other subnets of the LAN), unless skip_routes.
   if (!options.skip_routes) {
-    if (auto socket = netlink::Socket::open()) {
-      if (auto host_routes = netlink::list_routes(*socket, false)) {
+    if (auto host = kernel.host_netlink()) {
+      if (auto host_routes = (*host)->routes(false)) {
         std::uint32_t own = lease.address.to_u32() & prefix_netmask(lease.prefix_length).to_u32();
         for (const auto& r : *host_routes) {
           if (r.oif != endpoint.config().bridge_index || r.destination.prefix_length == 0) continue;
@@ -396,7 +401,7 @@ asio::awaitable<DriverResult<json::object>> Driver::join(const json::object& req
   // one whose lease ran out since CreateEndpoint (a re-adopted one, say): refusing would fail
   // the container, while its client leases again and apply4() then sets address and gateway
   // inside the container.
-  if (const auto& lease = endpoint.lease4()) add_ipv4_routes(endpoint, *lease, reply);
+  if (const auto& lease = endpoint.lease4()) add_ipv4_routes(*kernel_, endpoint, *lease, reply);
   // Never attach the container to docker_gwbridge behind the user's back.
   reply["DisableGatewayService"] = true;
   if (!sandbox.empty()) {

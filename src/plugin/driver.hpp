@@ -32,7 +32,10 @@ class Driver {
   // `state_dir` keeps the networks (Docker sends CreateNetwork only once) and the endpoints
   // (src/state_store.hpp). `docker_timeout`: how long dockerd waits for an answer from the
   // plugin (serve --docker-timeout); a network whose lease_timeout does not fit is refused.
-  Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout = kDefaultDockerTimeout);
+  // `kernel`: what the driver and its endpoints ask of the kernel (src/endpoint/kernel.hpp);
+  // nullptr: the real one.
+  Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout = kDefaultDockerTimeout,
+         std::shared_ptr<EndpointKernel> kernel = nullptr);
   // How long an endpoint waits after Join for Docker to move its interface into the container
   // before it warns that it is not followed (serve --follow-timeout; default 30 s).
   void set_follow_timeout(Duration timeout) { follow_timeout_ = timeout; }
@@ -72,6 +75,7 @@ class Driver {
   std::map<std::string, Pacer> pacers_;
 
   asio::any_io_executor executor_;
+  std::shared_ptr<EndpointKernel> kernel_;
   StateStore store_;
   Duration docker_timeout_;
   Duration follow_timeout_ = std::chrono::seconds(30);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dhcp/clock.hpp"
+#include "netdhcp/result.hpp"
 #include "src/support/asio.hpp"
 
 namespace netdhcp {
@@ -19,6 +20,7 @@ class DhcpSession {
  public:
   using Event = std::decay_t<decltype(*std::declval<ClientT&>().pop_event())>;
   using EventHandler = std::function<void(const Event&)>;
+  using SendErrorHandler = std::function<void(const Error&)>;
 
   DhcpSession(asio::any_io_executor executor, ClientT& client, SocketT& socket)
       : client_(client), socket_(socket), timer_(executor), readable_(executor, socket.wait_handle()) {}
@@ -59,7 +61,10 @@ class DhcpSession {
   void flush() {
     socket_.prepare(client_);
     while (auto transmit = client_.pop_transmit()) {
-      if (auto sent = socket_.send(*transmit); !sent) send_error_ = sent.error().message;
+      if (auto sent = socket_.send(*transmit); !sent) {
+        send_error_ = sent.error().message;
+        if (on_send_error_) on_send_error_(sent.error());
+      }
     }
     while (auto event = client_.pop_event()) {
       if (on_event_) on_event_(*event);
@@ -75,6 +80,9 @@ class DhcpSession {
 
   // The last send error, empty if none.
   const std::string& send_error() const { return send_error_; }
+  // Called with each packet the socket failed to send (the client retransmits as if it was
+  // lost), synchronously from flush().
+  void on_send_error(SendErrorHandler handler) { on_send_error_ = std::move(handler); }
 
  private:
   ClientT& client_;
@@ -82,6 +90,7 @@ class DhcpSession {
   asio::steady_timer timer_;
   asio::posix::stream_descriptor readable_;
   EventHandler on_event_;
+  SendErrorHandler on_send_error_;
   bool stopping_ = false;
   std::string send_error_;
 };

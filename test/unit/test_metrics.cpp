@@ -72,3 +72,17 @@ TEST_CASE("metrics count endpoints that stopped on an internal error", "[metrics
   metrics.internal_failure();
   CHECK(has_line(metrics.render({}), "netdhcp_endpoint_failures_total 2"));
 }
+
+// Packets the kernel refused to send count per family, from 0 (so an alert can see a rise).
+TEST_CASE("metrics count send errors by family", "[metrics]") {
+  Metrics metrics;
+  CHECK(has_line(metrics.render({}), "netdhcp_send_errors_total{family=\"4\"} 0"));
+  CHECK(has_line(metrics.render({}), "netdhcp_send_errors_total{family=\"6\"} 0"));
+  metrics.send_failed(Metrics::Family::V4);
+  metrics.send_failed(Metrics::Family::V4);
+  metrics.send_failed(Metrics::Family::V6);
+  std::string text = metrics.render({});
+  CHECK(has_line(text, "netdhcp_send_errors_total{family=\"4\"} 2"));
+  CHECK(has_line(text, "netdhcp_send_errors_total{family=\"6\"} 1"));
+  CHECK(text.find("# TYPE netdhcp_send_errors_total counter\n") != std::string::npos);
+}

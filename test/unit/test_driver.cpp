@@ -1,0 +1,185 @@
+// The Docker driver through its plugin API (handle_plugin_request, as the HTTP server calls it)
+// over the fake kernel (test/unit/fake_kernel.hpp): the test plays dockerd and the DHCP server.
+#include <catch2/catch.hpp>
+
+#include "src/plugin/driver.hpp"
+#include "src/plugin/plugin_api.hpp"
+#include "test/unit/fake_kernel.hpp"
+#include "test/unit/helpers.hpp"
+
+using namespace netdhcp;
+using namespace netdhcp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kEndpointId = "5555555555555555555555555555555555555555555555555555555555555555";
+const std::string kContainerEnd = "dc-555555555555";
+const std::string kSandbox = "/var/run/docker/netns/5e5e5e5e5e5e";
+
+asio::awaitable<void> request_into(Driver& driver, std::string path, std::string body, std::optional<ApiReply>& out) {
+  out = co_await handle_plugin_request(driver, std::move(path), std::move(body));
+}
+
+struct DriverFixture {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::shared_ptr<FakeKernel> kernel = std::make_shared<FakeKernel>();
+  TempDir state_dir;
+  std::optional<Driver> driver;
+
+  DriverFixture() {
+    kernel->add_bridge("br-lan");
+    driver.emplace(io.get_executor(), state_dir.path, kDefaultDockerTimeout, kernel);
+    REQUIRE(driver->load().ok());
+  }
+  ~DriverFixture() { driver.reset(); }  // its state writer is done before the directory goes
+
+  // Sends a request and leaves it running; `reply` is set once it is answered.
+  void send(const std::string& path, const json::object& body, std::optional<ApiReply>& reply) {
+    asio::co_spawn(io, request_into(*driver, path, json::serialize(body), reply), asio::detached);
+  }
+  // Sends a request and waits for its answer.
+  ApiReply call(const std::string& path, const json::object& body) {
+    std::optional<ApiReply> reply;
+    send(path, body, reply);
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+    return *reply;
+  }
+  static json::object body_of(const ApiReply& reply) { return json::parse(reply.body).as_object(); }
+
+  static json::object create_network(const std::string& id, const std::string& bridge = "br-lan") {
+    return json::object{
+        {"NetworkID", id},
+        {"Options", {{"com.docker.network.generic", {{"bridge", bridge}, {"firewall_check", "false"}}}}},
+        {"IPv4Data", json::array{json::object{{"AddressSpace", "null"}, {"Pool", "0.0.0.0/0"}}}}};
+  }
+  static json::object endpoint_request(const std::string& network_id, const std::string& endpoint_id = kEndpointId) {
+    return json::object{{"NetworkID", network_id}, {"EndpointID", endpoint_id}, {"Interface", json::object{}}};
+  }
+  // CreateEndpoint answered by the fake server.
+  ApiReply create_endpoint(const std::string& network_id, const std::string& endpoint_id = kEndpointId) {
+    std::optional<ApiReply> reply;
+    send("/NetworkDriver.CreateEndpoint", endpoint_request(network_id, endpoint_id), reply);
+    serve_dhcp4(io, *kernel);
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+    return *reply;
+  }
+};
+
+std::string text(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : json::serialize(v); }
+
+}  // namespace
+
+// CreateNetwork, CreateEndpoint (leased from the fake server), Join (routes from the host's
+// table through the bridge), the interface followed into the container, Leave (RELEASE),
+// DeleteEndpoint (links removed once), DeleteNetwork.
+TEST_CASE("driver runs an endpoint's life through the plugin API", "[driver]") {
+  DriverFixture f;
+  netlink::Route lan_route;
+  lan_route.destination = netlink::IpPrefix::from_v4(*Ipv4Address::parse("10.1.0.0"), 16);
+  lan_route.gateway4 = *Ipv4Address::parse("198.18.0.254");
+  lan_route.oif = f.kernel->host_links["br-lan"].index;
+  f.kernel->host_routes.push_back(lan_route);
+
+  auto network = f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1"));
+  REQUIRE(network.status == 200);
+
+  auto created = f.create_endpoint("n1");
+  REQUIRE(created.status == 200);
+  auto interface = DriverFixture::body_of(created).at("Interface").as_object();
+  CHECK(text(interface.at("Address")) == "198.18.0.42/24");
+  CHECK(interface.contains("MacAddress"));
+  CHECK(f.kernel->attachment_creates[kContainerEnd] == 1);
+
+  auto joined = f.call("/NetworkDriver.Join", {{"NetworkID", "n1"}, {"EndpointID", kEndpointId}, {"SandboxKey", kSandbox}});
+  REQUIRE(joined.status == 200);
+  auto join = DriverFixture::body_of(joined);
+  CHECK(text(join.at("InterfaceName").at("SrcName")) == kContainerEnd);
+  CHECK(text(join.at("InterfaceName").at("DstPrefix")) == "eth");
+  CHECK(text(join.at("Gateway")) == "198.18.0.1");
+  CHECK(join.at("DisableGatewayService") == true);
+  auto routes = join.at("StaticRoutes").as_array();
+  REQUIRE(routes.size() == 1);
+  CHECK(text(routes[0].at("Destination")) == "10.1.0.0/16");
+  CHECK(text(routes[0].at("NextHop")) == "198.18.0.254");
+
+  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'd')};
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  REQUIRE(run_until(f.io, [&] { return f.kernel->last_wire4()->where == kSandbox; }));
+  REQUIRE(run_until(f.io, [&] {
+    auto info = DriverFixture::body_of(f.call("/NetworkDriver.EndpointOperInfo", {{"EndpointID", kEndpointId}}));
+    return info.at("Value").as_object().if_contains("followed") && info.at("Value").at("followed") == true;
+  }));
+
+  REQUIRE(f.call("/NetworkDriver.Leave", {{"EndpointID", kEndpointId}}).status == 200);
+  CHECK(count_sent(*f.kernel->last_wire4(), dhcp4::MessageType::Release) == 1);
+  REQUIRE(f.call("/NetworkDriver.DeleteEndpoint", {{"EndpointID", kEndpointId}}).status == 200);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  REQUIRE(f.call("/NetworkDriver.DeleteEndpoint", {{"EndpointID", kEndpointId}}).status == 200);  // again: nothing
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+  auto status = DriverFixture::body_of(f.call("/NetDhcp.Status", {}));
+  CHECK(status.at("networks").at(0).at("endpoints").as_array().empty());
+  REQUIRE(f.call("/NetworkDriver.DeleteNetwork", {{"NetworkID", "n1"}}).status == 200);
+  CHECK(f.driver->metrics_text().find("\nnetdhcp_networks 0\n") != std::string::npos);
+}
+
+// Docker retrying CreateEndpoint while the first request still waits for its lease: the retry
+// is refused (409) and the first one's links and DHCP exchange carry on untouched.
+TEST_CASE("driver refuses a second CreateEndpoint while the first is in flight", "[driver]") {
+  DriverFixture f;
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
+  std::optional<ApiReply> first;
+  f.send("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"), first);
+  REQUIRE(run_until(f.io, [&] { return f.kernel->last_wire4() && !f.kernel->last_wire4()->sent.empty(); }));
+  auto second = f.call("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"));
+  CHECK(second.status == 409);
+  CHECK_THAT(second.body, Catch::Contains("already in progress"));
+  CHECK_FALSE(first);
+  CHECK(f.kernel->attachment_creates[kContainerEnd] == 1);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+  CHECK(f.kernel->wires4.size() == 1);
+  CHECK_FALSE(f.kernel->wires4[0]->closed);
+  serve_dhcp4(f.io, *f.kernel);
+  REQUIRE(run_until(f.io, [&] { return first.has_value(); }));
+  CHECK(first->status == 200);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+  // Docker's retry after the answer gets the same answer.
+  auto again = f.call("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"));
+  CHECK(again.status == 200);
+  CHECK(again.body == first->body);
+  CHECK(f.kernel->attachment_creates[kContainerEnd] == 1);
+}
+
+// A net-dhcp network without endpoints (Docker removed it while the daemon was stopped) does
+// not block a new network on its bridge; one with an endpoint does, and says how many.
+TEST_CASE("driver lets a stale network's bridge be reused, but not a busy one's", "[driver]") {
+  DriverFixture f;
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("stale")).status == 200);
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n2")).status == 200);
+  REQUIRE(f.create_endpoint("n2").status == 200);
+  auto refused = f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n3"));
+  CHECK(refused.status == 400);
+  CHECK_THAT(refused.body, Catch::Contains("bridge br-lan is already used by net-dhcp network n2 (1 endpoint)"));
+  auto missing = f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n4", "br-none"));
+  CHECK(missing.status == 400);
+  CHECK_THAT(missing.body, Catch::Contains("bridge br-none does not exist"));
+}
+
+// A CreateEndpoint that gets no lease leaves nothing: no endpoint, no links, a counted failure.
+TEST_CASE("driver forgets an endpoint whose CreateEndpoint failed", "[driver]") {
+  DriverFixture f;
+  auto request = DriverFixture::create_network("n1");
+  request["Options"].as_object()["com.docker.network.generic"].as_object()["lease_timeout"] = "300ms";
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", request).status == 200);
+  auto failed = f.call("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"));
+  CHECK(failed.status == 500);
+  CHECK_THAT(failed.body, Catch::Contains("no DHCPv4 lease on bridge br-lan within 0.3 s"));
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  auto joined = f.call("/NetworkDriver.Join", {{"NetworkID", "n1"}, {"EndpointID", kEndpointId}, {"SandboxKey", kSandbox}});
+  CHECK(joined.status == 400);
+  std::string metrics = f.driver->metrics_text();
+  CHECK(metrics.find("\nnetdhcp_endpoints 0\n") != std::string::npos);
+  CHECK(metrics.find("\nnetdhcp_endpoint_create_failures_total 1\n") != std::string::npos);
+}

@@ -1,0 +1,429 @@
+// An Endpoint from CreateEndpoint to DeleteEndpoint, and after a restart, on a real io_context
+// over the fake kernel (test/unit/fake_kernel.hpp): the test plays the DHCP server and Docker.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "src/endpoint/endpoint.hpp"
+#include "src/support/log_throttle.hpp"
+#include "test/unit/fake_kernel.hpp"
+#include "test/unit/helpers.hpp"
+
+using namespace netdhcp;
+using namespace netdhcp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kEndpointId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const std::string kContainerEnd = "dc-0123456789ab";
+const std::string kSandbox = "/var/run/docker/netns/0a1b2c3d4e5f";
+
+struct EndpointFixture {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::shared_ptr<FakeKernel> kernel = std::make_shared<FakeKernel>();
+  Metrics metrics;
+  std::vector<EndpointPhase> phases;  // every record persisted, in order
+
+  EndpointFixture() { kernel->add_bridge("br-test"); }
+
+  std::shared_ptr<Endpoint> make(NetworkOptions options = default_options()) {
+    EndpointConfig config{"net1", kEndpointId, options, kernel->host_links["br-test"].index, 1500,
+                          *MacAddress::parse("02:00:00:00:05:01"), 30s, kernel};
+    auto endpoint = std::make_shared<Endpoint>(io.get_executor(), config);
+    endpoint->set_persist(persist_to([this](const EndpointRecord& r) {
+      phases.push_back(r.phase);
+      kernel->log.push_back("persist " + std::string(to_string(r.phase)));
+    }));
+    endpoint->set_metrics(&metrics);
+    return endpoint;
+  }
+  static NetworkOptions default_options() {
+    NetworkOptions o;
+    o.bridge = "br-test";
+    o.firewall_check = false;
+    return o;
+  }
+  // An endpoint that got its lease from the fake server (CreateEndpoint answered).
+  std::shared_ptr<Endpoint> created(NetworkOptions options = default_options(), const Offer4& offer = {});
+};
+
+// Named coroutines, not lambdas: what they write to outlives them.
+asio::awaitable<void> create_into(std::shared_ptr<Endpoint> endpoint, std::optional<Result<void>>& out) {
+  out.emplace(co_await endpoint->create());
+}
+asio::awaitable<void> readopt_into(std::shared_ptr<Endpoint> endpoint, EndpointRecord record, Duration delay,
+                                   std::optional<bool>& out) {
+  out = co_await endpoint->readopt(std::move(record), delay);
+}
+
+std::shared_ptr<Endpoint> EndpointFixture::created(NetworkOptions options, const Offer4& offer) {
+  auto endpoint = make(options);
+  std::optional<Result<void>> result;
+  asio::co_spawn(io, create_into(endpoint, result), asio::detached);
+  serve_dhcp4(io, *kernel, offer);
+  REQUIRE(run_until(io, [&] { return result.has_value(); }));
+  REQUIRE(result->ok());
+  return endpoint;
+}
+
+std::ptrdiff_t position(const std::vector<std::string>& log, const std::string& line) {
+  auto it = std::find(log.begin(), log.end(), line);
+  return it == log.end() ? -1 : it - log.begin();
+}
+
+// The record a Created endpoint left before a restart: leased 198.18.0.42/24 a minute ago.
+EndpointRecord created_record(EndpointPhase phase) {
+  EndpointRecord record;
+  record.endpoint_id = kEndpointId;
+  record.network_id = "net1";
+  record.mac = *MacAddress::parse("02:00:00:00:05:01");
+  record.phase = phase;
+  dhcp4::Lease lease;
+  lease.address = *Ipv4Address::parse("198.18.0.42");
+  lease.prefix_length = 24;
+  lease.server_id = *Ipv4Address::parse("198.18.0.1");
+  lease.routers = {*Ipv4Address::parse("198.18.0.1")};
+  lease.lease_time = Seconds(3600);
+  lease.t1 = Seconds(1800);
+  lease.t2 = Seconds(3150);
+  lease.acquired_at = Clock::now() - 60s;
+  record.lease4 = lease;
+  return record;
+}
+
+// What log lines the daemon writes to stderr while it lives.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    saved_ = ::dup(2);
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file);
+    file_ = file;
+    ::dup2(::fileno(file_), 2);
+  }
+  ~StderrCapture() {
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    std::fclose(file_);
+  }
+  std::string text() {
+    std::fflush(stderr);
+    std::string out;
+    std::rewind(file_);
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, file_)) out.append(buffer, n);
+    return out;
+  }
+
+ private:
+  int saved_ = -1;
+  std::FILE* file_ = nullptr;
+};
+
+// A status field as text (json::value compares with string literals only).
+std::string text(const boost::json::value& v) { return v.is_string() ? std::string(v.as_string()) : serialize(v); }
+
+std::size_t count_lines(const std::string& text, const std::string& part) {
+  std::istringstream in(text);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.find(part) != std::string::npos) ++n;
+  return n;
+}
+
+}  // namespace
+
+// CreateEndpoint: DISCOVER, OFFER, REQUEST, ACK on the container end in the host namespace;
+// the record says Creating before the links exist (a kill -9 must leave a note) and Created
+// once the lease is there.
+TEST_CASE("endpoint create leases through the fake server and persists Creating before the links", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  const auto& log = f.kernel->log;
+  auto creating = position(log, "persist creating");
+  auto links = position(log, "attachment create " + kContainerEnd);
+  auto created = position(log, "persist created");
+  REQUIRE(creating >= 0);
+  CHECK(creating < links);
+  CHECK(links < created);
+  CHECK(f.phases.front() == EndpointPhase::Creating);
+  CHECK(f.phases.back() == EndpointPhase::Created);
+  CHECK(std::count(f.phases.begin(), f.phases.end(), EndpointPhase::Created) == 1);
+  auto wire = f.kernel->last_wire4();
+  CHECK(wire->where == "host");
+  CHECK(wire->interface.name == kContainerEnd);
+  CHECK(count_sent(*wire, dhcp4::MessageType::Discover) == 1);
+  CHECK(count_sent(*wire, dhcp4::MessageType::Request) == 1);
+  REQUIRE(endpoint->lease4());
+  CHECK(endpoint->lease4()->address == *Ipv4Address::parse("198.18.0.42"));
+  auto status = endpoint->describe();
+  CHECK(status.at("phase") == "created");
+  CHECK(status.at("ipv4").at("address") == "198.18.0.42/24");
+  CHECK(status.at("ipv4").at("gateway") == "198.18.0.1");
+  CHECK(status.at("ipv4").at("send_errors") == 0);
+  CHECK(status.at("failed") == false);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+}
+
+// lease_timeout passes with an OFFER but no ACK: the error counts what went each way, and the
+// links are gone (once).
+TEST_CASE("endpoint create without a lease in time says what was sent and received, and removes the links",
+          "[endpoint]") {
+  EndpointFixture f;
+  NetworkOptions options = EndpointFixture::default_options();
+  options.lease_timeout = 300ms;
+  auto endpoint = f.make(options);
+  std::optional<Result<void>> result;
+  asio::co_spawn(f.io, create_into(endpoint, result), asio::detached);
+  REQUIRE(run_until(f.io, [&] { return f.kernel->last_wire4() && !f.kernel->last_wire4()->sent.empty(); }));
+  auto wire = f.kernel->last_wire4();
+  wire->reply(server_reply4(wire->sent.front(), dhcp4::MessageType::Offer));  // and then silence
+  REQUIRE(run_until(f.io, [&] { return result.has_value(); }));
+  REQUIRE_FALSE(result->ok());
+  std::string discovers = std::to_string(count_sent(*wire, dhcp4::MessageType::Discover));
+  CHECK_THAT(result->error().message,
+             Catch::StartsWith("no DHCPv4 lease on bridge br-test within 0.3 s (" + discovers +
+                               " DHCPDISCOVERs sent, 1 offers, 0 NAKs received)."));
+  CHECK(count_sent(*wire, dhcp4::MessageType::Request) >= 1);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  CHECK(f.kernel->probes == 0);  // something answered: not the firewall
+  CHECK(f.phases == std::vector{EndpointPhase::Creating, EndpointPhase::Left});
+}
+
+// Nothing at all came back: the bridge is probed again and the error says it passes.
+TEST_CASE("endpoint create with a silent LAN probes the firewall again", "[endpoint]") {
+  EndpointFixture f;
+  NetworkOptions options = EndpointFixture::default_options();
+  options.lease_timeout = 300ms;
+  options.firewall_check = true;
+  auto endpoint = f.make(options);
+  std::optional<Result<void>> result;
+  asio::co_spawn(f.io, create_into(endpoint, result), asio::detached);
+  REQUIRE(run_until(f.io, [&] { return result.has_value(); }));
+  REQUIRE_FALSE(result->ok());
+  CHECK_THAT(result->error().message, Catch::Contains("0 offers, 0 NAKs received"));
+  CHECK_THAT(result->error().message, Catch::Contains("Bridged traffic passes the host firewall (checked just now)"));
+  CHECK(f.kernel->probes == 1);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+}
+
+// The links cannot be made: nothing runs, nothing is removed that was not made.
+TEST_CASE("endpoint create reports a failed attachment", "[endpoint]") {
+  EndpointFixture f;
+  f.kernel->fail_attachment = Error{"RTM_NEWLINK veth dh-0123456789ab: File exists", EEXIST};
+  auto endpoint = f.make();
+  std::optional<Result<void>> result;
+  asio::co_spawn(f.io, create_into(endpoint, result), asio::detached);
+  REQUIRE(run_until(f.io, [&] { return result.has_value(); }));
+  REQUIRE_FALSE(result->ok());
+  CHECK(result->error().message == "creating the interfaces for the container: RTM_NEWLINK veth dh-0123456789ab: File exists");
+  CHECK(f.kernel->wires4.empty());
+}
+
+// Join: once Docker has moved the interface, the same client carries on from a socket inside
+// the container; the container's hostname makes it renew there, and when the server moves it
+// to another address the container's address and default route follow.
+TEST_CASE("endpoint follows into the container and applies the lease there", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  auto ns = f.kernel->start_container(kSandbox);
+  ns->facts = ContainerFacts{"web", std::string(64, 'c')};
+  endpoint->follow_into(kSandbox);
+  CHECK(f.phases.back() == EndpointPhase::Joined);
+  f.io.poll();  // following: the namespace is there, the interface not yet
+  CHECK(f.kernel->wires4.size() == 1);
+  f.kernel->move_link(kContainerEnd, kSandbox);  // Docker moves it after Join returns
+  REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
+  auto inside = f.kernel->last_wire4();
+  CHECK(inside->where == kSandbox);
+  CHECK(inside->interface.name == "eth0");
+  CHECK(run_until(f.io, [&] { return f.kernel->wires4.front()->closed; }));
+  // The hostname goes to the server in a renewal from inside.
+  REQUIRE(run_until(f.io, [&] { return count_sent(*inside, dhcp4::MessageType::Request) == 1; }));
+  auto renewal = dhcp4::parse(inside->sent.back().payload).value();
+  CHECK(renewal.string_option(dhcp4::option::HostName) == "web");
+  Offer4 moved;
+  moved.address = *Ipv4Address::parse("198.18.0.43");
+  inside->reply(server_reply4(inside->sent.back(), dhcp4::MessageType::Ack, moved));
+  REQUIRE(run_until(f.io, [&] { return !ns->plans.empty(); }));
+  CHECK(ns->plans[0].first == 2);  // the moved link's index
+  CHECK(ns->plans[0].second == plan_lease4(created_record(EndpointPhase::Created).lease4, endpoint->lease4(), std::nullopt));
+  CHECK(to_string(ns->plans[0].second.at(0)) == "address 198.18.0.43/24");
+  auto status = endpoint->describe();
+  CHECK(status.at("followed") == true);
+  CHECK(status.at("interface") == "eth0");
+  CHECK(status.at("hostname") == "web");
+  CHECK(text(status.at("container_id")) == std::string(64, 'c'));
+  CHECK(status.at("ipv4").at("address") == "198.18.0.43/24");
+  CHECK(status.at("last_error") == "");
+}
+
+// Leave releases once (in the container if it was followed, here on the host end); remove()
+// takes the links away once, however often Docker asks.
+TEST_CASE("endpoint leave sends one DHCPRELEASE and remove removes the links once", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  endpoint->leave();
+  endpoint->leave();
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+  CHECK(f.phases.back() == EndpointPhase::Left);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+  endpoint->remove();
+  endpoint->remove();
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+}
+
+// A coroutine of the endpoint threw: status and metrics say so.
+TEST_CASE("endpoint mark_failed shows in status and metrics", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  endpoint->mark_failed("the DHCP session", "boom");
+  auto status = endpoint->describe();
+  CHECK(status.at("failed") == true);
+  CHECK_THAT(std::string(status.at("last_error").as_string()), Catch::StartsWith("internal error in the DHCP session: boom"));
+  CHECK(f.metrics.render({}).find("\nnetdhcp_endpoint_failures_total 1\n") != std::string::npos);
+}
+
+// A packet the kernel refuses to send is not silent: each one counts in status and metrics,
+// and the log has a line at once, then none for the rest of the minute (a renewing client
+// retransmits every 250 ms here).
+TEST_CASE("endpoint send errors show in status, metrics and a rate-limited log line", "[endpoint]") {
+  EndpointFixture f;
+  Offer4 short_lease;
+  short_lease.lease_seconds = 4;
+  short_lease.t1_seconds = 1;
+  auto endpoint = f.created(EndpointFixture::default_options(), short_lease);
+  auto wire = f.kernel->last_wire4();
+  wire->fail_sends = Error{"sending on " + kContainerEnd + ": Network is down", ENETDOWN};
+  StderrCapture captured;
+  REQUIRE(run_until(f.io, [&] { return endpoint->describe().at("ipv4").at("send_errors").to_number<int>() >= 3; }));
+  auto v4 = endpoint->describe().at("ipv4");
+  auto errors = v4.at("send_errors").to_number<int>();
+  CHECK(text(v4.at("last_send_error")) == "sending on " + kContainerEnd + ": Network is down");
+  CHECK(v4.at("last_send_error_at") != "");
+  std::string metrics = f.metrics.render({});
+  CHECK(metrics.find("\nnetdhcp_send_errors_total{family=\"4\"} " + std::to_string(errors) + "\n") != std::string::npos);
+  CHECK(metrics.find("\nnetdhcp_send_errors_total{family=\"6\"} 0\n") != std::string::npos);
+  std::string text = captured.text();
+  CHECK(count_lines(text, "packet not sent") == 1);
+  CHECK(count_lines(text, "DHCPv4 packet not sent: sending on " + kContainerEnd + ": Network is down") == 1);
+}
+
+// The log throttle on a virtual clock: the first occurrence at once, then one line per minute
+// at most, each with the count it stands for.
+TEST_CASE("the log throttle writes the first line, then one a minute with a count", "[endpoint]") {
+  LogThrottle throttle(std::chrono::minutes(1));
+  CHECK(throttle.occurred(t0) == 1);
+  for (int i = 1; i < 1000; ++i) REQUIRE(throttle.occurred(t0 + i * 10ms) == 0);
+  CHECK(throttle.occurred(t0 + 60s) == 1000);  // 999 held back, and this one
+  CHECK(throttle.occurred(t0 + 61s) == 0);
+  CHECK(throttle.occurred(t0 + 10min) == 2);
+}
+
+// Re-adoption of an endpoint Docker created but had not joined: Join arrives while it waits its
+// turn (the pacing delay). It must be held, not taken for a joined endpoint whose container is
+// gone: no RELEASE, the links stay, and it follows once the clients run.
+TEST_CASE("endpoint re-adoption keeps a Join that comes during its pacing wait", "[endpoint][readopt]") {
+  EndpointFixture f;
+  auto endpoint = f.make();
+  f.kernel->add_link(kContainerEnd, *MacAddress::parse("02:00:00:00:05:01"));  // still in the host namespace
+  std::optional<bool> kept;
+  asio::co_spawn(f.io, readopt_into(endpoint, created_record(EndpointPhase::Created), 300ms, kept), asio::detached);
+  f.io.poll();
+  REQUIRE_FALSE(kept);
+  REQUIRE(f.kernel->wires4.empty());  // still waiting its turn: no client runs yet
+  endpoint->follow_into(kSandbox);    // Join; the container's namespace is not there yet
+  CHECK(f.phases.back() == EndpointPhase::Joined);
+  REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
+  CHECK(*kept);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 0);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+  REQUIRE(f.kernel->wires4.size() == 1);
+  CHECK(f.kernel->wires4[0]->where == "host");
+  // The container starts and Docker moves the interface: followed.
+  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'c')};
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
+  CHECK(f.kernel->last_wire4()->where == kSandbox);
+  auto status = endpoint->describe();
+  CHECK(status.at("phase") == "joined");
+  CHECK(status.at("followed") == true);
+  CHECK(text(status.at("sandbox_key")) == kSandbox);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 0);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+}
+
+// Re-adoption of a joined endpoint whose container still runs: its clients resume inside, and
+// the lease's address is put back on the interface (a no-op when it is there).
+TEST_CASE("endpoint re-adoption of a joined endpoint applies the lease in the container", "[endpoint][readopt]") {
+  EndpointFixture f;
+  auto record = created_record(EndpointPhase::Joined);
+  record.sandbox_key = kSandbox;
+  auto endpoint = f.make();
+  // The container end was moved before the restart.
+  f.kernel->add_link(kContainerEnd, record.mac);
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  auto ns = f.kernel->namespaces[kSandbox];
+  ns->facts = ContainerFacts{"", std::string(64, 'c')};
+  std::optional<bool> kept;
+  asio::co_spawn(f.io, readopt_into(endpoint, record, Duration::zero(), kept), asio::detached);
+  REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
+  CHECK(*kept);
+  REQUIRE(f.kernel->wires4.size() == 1);
+  CHECK(f.kernel->wires4[0]->where == kSandbox);
+  REQUIRE(ns->plans.size() == 1);
+  CHECK(ns->plans[0].second == plan_lease4(std::nullopt, record.lease4, std::nullopt));
+  CHECK(to_string(ns->plans[0].second.at(0)) == "address 198.18.0.42/24");
+  CHECK(f.metrics.render({}).find("\nnetdhcp_endpoints_readopted_total 1\n") != std::string::npos);
+}
+
+// Re-adoption of a joined endpoint whose container is gone: released from the host side, the
+// links removed.
+TEST_CASE("endpoint re-adoption of a joined endpoint without its container releases", "[endpoint][readopt]") {
+  EndpointFixture f;
+  auto record = created_record(EndpointPhase::Joined);
+  record.sandbox_key = kSandbox;
+  auto endpoint = f.make();
+  std::optional<bool> kept;
+  asio::co_spawn(f.io, readopt_into(endpoint, record, Duration::zero(), kept), asio::detached);
+  REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
+  CHECK_FALSE(*kept);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+  REQUIRE(f.kernel->last_wire4());
+  CHECK(f.kernel->last_wire4()->interface.name == "br-test");  // the veth went with the container
+  CHECK(f.kernel->last_wire4()->interface.mac == record.mac);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+}
+
+// The same for DHCPv6: an IPv6-only endpoint whose SOLICITs the kernel refuses.
+TEST_CASE("endpoint DHCPv6 send errors show in status and metrics", "[endpoint]") {
+  EndpointFixture f;
+  NetworkOptions options = EndpointFixture::default_options();
+  options.ipv4 = false;
+  options.ipv6 = true;
+  options.lease_timeout = 300ms;
+  f.kernel->fail_sends6 = Error{"sending DHCPv6 SOLICIT on " + kContainerEnd + ": Cannot assign requested address",
+                                EADDRNOTAVAIL};
+  auto endpoint = f.make(options);
+  std::optional<Result<void>> result;
+  asio::co_spawn(f.io, create_into(endpoint, result), asio::detached);
+  REQUIRE(run_until(f.io, [&] { return result.has_value(); }));
+  REQUIRE_FALSE(result->ok());
+  CHECK_THAT(result->error().message, Catch::Contains("no DHCPv6 lease on bridge br-test within 0.3 s"));
+  CHECK(f.kernel->wires4.empty());
+  auto v6 = endpoint->describe().at("ipv6");
+  CHECK(v6.at("send_errors").to_number<int>() >= 1);
+  CHECK_THAT(text(v6.at("last_send_error")), Catch::StartsWith("sending DHCPv6 SOLICIT on " + kContainerEnd));
+  CHECK(endpoint->describe().if_contains("ipv4") == nullptr);
+  CHECK(f.metrics.render({}).find("\nnetdhcp_send_errors_total{family=\"6\"} " +
+                                  text(v6.at("send_errors")) + "\n") != std::string::npos);
+}
