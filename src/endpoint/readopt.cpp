@@ -62,9 +62,18 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     // Between CreateEndpoint and Join: the container end is still here, Docker will Join it
     // or delete it (or has joined it while this waited: then follow it now).
     auto container = kernel_->query_interface(container_end());
-    if (!container) {
+    if (!container && pending_sandbox_.empty()) {
       discard();
       co_return false;
+    }
+    if (!container) {
+      // Joined while this waited, and Docker has moved the interface into the container
+      // already (it does so as soon as Join returns): the clients get their sockets there.
+      resume();
+      log::info(log_prefix() + "re-adopted, joined meanwhile: following it into " + pending_sandbox_);
+      readopting_ = false;
+      follow_into(std::exchange(pending_sandbox_, std::string()));
+      co_return true;
     }
     std::unique_ptr<Dhcp4Socket> packet;
     if (client4_) {

@@ -427,3 +427,27 @@ TEST_CASE("endpoint DHCPv6 send errors show in status and metrics", "[endpoint]"
   CHECK(f.metrics.render({}).find("\nnetdhcp_send_errors_total{family=\"6\"} " +
                                   text(v6.at("send_errors")) + "\n") != std::string::npos);
 }
+
+// The same, when Docker has already moved the interface into the container (as it does right
+// after Join returns) before the wait is over: the container end is no longer in the host
+// namespace, which must not read as "gone". The clients start inside, nothing is released.
+TEST_CASE("endpoint re-adoption follows a Join whose interface moved during the pacing wait", "[endpoint][readopt]") {
+  EndpointFixture f;
+  auto endpoint = f.make();
+  f.kernel->add_link(kContainerEnd, *MacAddress::parse("02:00:00:00:05:01"));
+  std::optional<bool> kept;
+  asio::co_spawn(f.io, readopt_into(endpoint, created_record(EndpointPhase::Created), 300ms, kept), asio::detached);
+  f.io.poll();
+  REQUIRE_FALSE(kept);
+  endpoint->follow_into(kSandbox);
+  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'c')};
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
+  CHECK(*kept);
+  REQUIRE(run_until(f.io, [&] { return !f.kernel->wires4.empty(); }));
+  CHECK(f.kernel->wires4.size() == 1);
+  CHECK(f.kernel->last_wire4()->where == kSandbox);
+  CHECK(endpoint->describe().at("followed") == true);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 0);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+}
