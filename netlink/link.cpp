@@ -12,6 +12,28 @@ namespace netdhcp::netlink {
 bool Link::up() const { return flags & IFF_UP; }
 bool Link::running() const { return flags & IFF_LOWER_UP; }
 
+namespace {
+
+// IFLA_INFO_DATA of the kinds whose settings a Link reports.
+void parse_info_data(const nlattr* data, Link& link) {
+  struct Seen {
+    Link* link;
+  } seen{&link};
+  mnl_attr_parse_nested(data, [](const nlattr* a, void* d) {
+    Link& l = *static_cast<Seen*>(d)->link;
+    auto type = mnl_attr_get_type(a);
+    if (l.kind == "macvlan" && type == IFLA_MACVLAN_MODE && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+      l.macvlan_mode = static_cast<MacvlanMode>(mnl_attr_get_u32(a));
+    else if (l.kind == "ipvlan" && type == IFLA_IPVLAN_MODE && mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
+      l.ipvlan_mode = static_cast<IpvlanMode>(mnl_attr_get_u16(a));
+    else if (l.kind == "vlan" && type == IFLA_VLAN_ID && mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
+      l.vlan_id = mnl_attr_get_u16(a);
+    return MNL_CB_OK;
+  }, &seen);
+}
+
+}  // namespace
+
 std::optional<Link> parse_link(const nlmsghdr* h) {
   if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) || h->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg)))
     return std::nullopt;
@@ -37,13 +59,41 @@ std::optional<Link> parse_link(const nlmsghdr* h) {
       case IFLA_OPERSTATE:
         if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0) l.operstate = mnl_attr_get_u8(a);
         break;
-      case IFLA_LINKINFO:
-        mnl_attr_parse_nested(a, [](const nlattr* info, void* d) {
-          if (mnl_attr_get_type(info) == IFLA_INFO_KIND && mnl_attr_validate(info, MNL_TYPE_STRING) >= 0)
-            static_cast<Link*>(d)->kind = mnl_attr_get_str(info);
-          return MNL_CB_OK;
-        }, data);
+      case IFLA_PROMISCUITY:
+        if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0) l.promiscuity = mnl_attr_get_u32(a);
         break;
+      case IFLA_LINK:
+        if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0) l.link = static_cast<int>(mnl_attr_get_u32(a));
+        break;
+      case IFLA_LINK_NETNSID:
+        l.link_elsewhere = true;
+        break;
+      case IFLA_LINKINFO: {
+        // The kind first: what IFLA_INFO_DATA holds depends on it, and the kernel need not
+        // put it first.
+        const nlattr* info_data = nullptr;
+        struct Info {
+          Link* link;
+          const nlattr** data;
+        } info{&l, &info_data};
+        mnl_attr_parse_nested(a, [](const nlattr* nested, void* d) {
+          auto& i = *static_cast<Info*>(d);
+          switch (mnl_attr_get_type(nested)) {
+            case IFLA_INFO_KIND:
+              if (mnl_attr_validate(nested, MNL_TYPE_STRING) >= 0) i.link->kind = mnl_attr_get_str(nested);
+              break;
+            case IFLA_INFO_SLAVE_KIND:
+              if (mnl_attr_validate(nested, MNL_TYPE_STRING) >= 0) i.link->slave_kind = mnl_attr_get_str(nested);
+              break;
+            case IFLA_INFO_DATA:
+              if (mnl_attr_validate(nested, MNL_TYPE_NESTED) >= 0) *i.data = nested;
+              break;
+          }
+          return MNL_CB_OK;
+        }, &info);
+        if (info_data) parse_info_data(info_data, l);
+        break;
+      }
     }
     return MNL_CB_OK;
   }, &link);
@@ -72,6 +122,10 @@ Result<void> create_macvlan(Socket& socket, const std::string& name, int parent_
 
 Result<void> create_ipvlan(Socket& socket, const std::string& name, int parent_index, IpvlanMode mode) {
   return socket.request(new_ipvlan(name, parent_index, mode));
+}
+
+Result<void> create_vlan(Socket& socket, const std::string& name, int parent_index, int vlan_id) {
+  return socket.request(new_vlan(name, parent_index, static_cast<std::uint16_t>(vlan_id)));
 }
 
 Result<Link> find_link(Socket& socket, const std::string& name) { return single_link(socket, get_link_by_name(name)); }

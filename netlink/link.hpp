@@ -1,4 +1,4 @@
-// Network interfaces (links): create veth/macvlan/ipvlan, look up, change, move, delete.
+// Network interfaces (links): create veth/macvlan/ipvlan/802.1q, look up, change, move, delete.
 #pragma once
 
 #include <optional>
@@ -16,8 +16,17 @@ struct Link {
   MacAddress mac;
   int mtu = 0;
   int master = 0;  // index of the bridge it is enslaved to, 0 if none
+  std::string slave_kind;  // what it is enslaved to: "bridge", "bond", "team", ... (empty if none)
   unsigned flags = 0;  // IFF_*
   int operstate = 0;   // IF_OPER_*
+  unsigned promiscuity = 0;  // IFLA_PROMISCUITY: how many users asked for promiscuous mode
+  // IFLA_LINK: for a macvlan, ipvlan or vlan child the link it sits on, for a veth its peer;
+  // an index in this namespace unless `link_elsewhere` (IFLA_LINK_NETNSID: in another one).
+  int link = 0;
+  bool link_elsewhere = false;
+  std::optional<MacvlanMode> macvlan_mode;  // kind "macvlan"
+  std::optional<IpvlanMode> ipvlan_mode;    // kind "ipvlan"
+  int vlan_id = 0;                          // kind "vlan"
   bool up() const;
   bool running() const;  // IFF_LOWER_UP: carrier
 };
@@ -32,6 +41,8 @@ Result<void> create_bridge(Socket& socket, const std::string& name);
 Result<void> create_macvlan(Socket& socket, const std::string& name, int parent_index, MacvlanMode mode,
                             std::optional<MacAddress> mac = std::nullopt);
 Result<void> create_ipvlan(Socket& socket, const std::string& name, int parent_index, IpvlanMode mode);
+// An 802.1q sub-interface `name` of `parent_index` with VLAN id `vlan_id` (1-4094), down.
+Result<void> create_vlan(Socket& socket, const std::string& name, int parent_index, int vlan_id);
 Result<Link> find_link(Socket& socket, const std::string& name);  // ENODEV if absent
 Result<Link> find_link(Socket& socket, int index);
 Result<std::vector<Link>> list_links(Socket& socket);

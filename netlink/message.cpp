@@ -125,6 +125,21 @@ Request new_ipvlan(std::string_view name, int parent_index, IpvlanMode mode) {
   return b.finish("RTM_NEWLINK ipvlan " + std::string(name));
 }
 
+Request new_vlan(std::string_view name, int parent_index, std::uint16_t vlan_id) {
+  Builder b(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+  b.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  nlmsghdr* h = b.header();
+  put_name(h, name);
+  mnl_attr_put_u32(h, IFLA_LINK, static_cast<std::uint32_t>(parent_index));
+  nlattr* linkinfo = mnl_attr_nest_start(h, IFLA_LINKINFO);
+  mnl_attr_put_strz(h, IFLA_INFO_KIND, "vlan");
+  nlattr* data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
+  mnl_attr_put_u16(h, IFLA_VLAN_ID, vlan_id);  // 802.1q is the kernel's default protocol
+  mnl_attr_nest_end(h, data);
+  mnl_attr_nest_end(h, linkinfo);
+  return b.finish("RTM_NEWLINK vlan " + std::string(name));
+}
+
 Request change_link(const LinkChange& c, std::string what) {
   Builder b(RTM_NEWLINK, NLM_F_ACK);
   auto* ifi = b.extra<ifinfomsg>();

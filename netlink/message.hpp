@@ -79,6 +79,7 @@ Request new_veth(const VethSpec& spec);
 Request new_bridge(std::string_view name);
 Request new_macvlan(std::string_view name, int parent_index, MacvlanMode mode, std::optional<MacAddress> mac);
 Request new_ipvlan(std::string_view name, int parent_index, IpvlanMode mode);
+Request new_vlan(std::string_view name, int parent_index, std::uint16_t vlan_id);
 Request change_link(const LinkChange& change, std::string what);
 Request delete_link(int index, std::string what);
 Request get_link_by_name(std::string_view name);

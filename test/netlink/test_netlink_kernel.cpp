@@ -101,15 +101,50 @@ TEST_CASE("link changes", "[netlink][kernel]") {
   CHECK_FALSE(find_link(lab.socket, "nd-y").ok());
 }
 
-// macvlan and ipvlan on a parent link, as the macvlan mode will need.
+// macvlan and ipvlan on a parent link, as the macvlan mode needs: the child names its parent
+// (IFLA_LINK) and its mode; deleting it leaves the parent as it was.
 TEST_CASE("macvlan and ipvlan", "[netlink][kernel]") {
   Lab lab;
   REQUIRE(create_veth(lab.socket, veth("nd-p", "nd-q")).ok());
-  int parent = find_link(lab.socket, "nd-p")->index;
+  auto before = find_link(lab.socket, "nd-p").value();
+  int parent = before.index;
   REQUIRE(create_macvlan(lab.socket, "nd-mv", parent, MacvlanMode::Bridge, *MacAddress::parse("02:00:00:00:cc:01")).ok());
   auto mv = find_link(lab.socket, "nd-mv").value();
   CHECK(mv.kind == "macvlan");
   CHECK(mv.mac.to_string() == "02:00:00:00:cc:01");
+  CHECK(mv.link == parent);
+  CHECK_FALSE(mv.link_elsewhere);
+  REQUIRE(mv.macvlan_mode);
+  CHECK(*mv.macvlan_mode == MacvlanMode::Bridge);
+  CHECK(find_link(lab.socket, "nd-p")->link == find_link(lab.socket, "nd-q")->index);  // a veth's IFLA_LINK is its peer
+  // Each mode is what the child reports; passthru takes the parent's MAC.
+  for (auto mode : {MacvlanMode::Private, MacvlanMode::Vepa}) {
+    REQUIRE(create_macvlan(lab.socket, "nd-mv2", parent, mode).ok());
+    CHECK(*find_link(lab.socket, "nd-mv2")->macvlan_mode == mode);
+    REQUIRE(delete_link(lab.socket, find_link(lab.socket, "nd-mv2").value()).ok());
+  }
+  // passthru needs the parent to itself: refused while another child exists (EINVAL).
+  auto passthru = create_macvlan(lab.socket, "nd-pt", parent, MacvlanMode::Passthru);
+  REQUIRE_FALSE(passthru.ok());
+  CHECK(passthru.error().errno_value == EINVAL);
+  // A child moved into another namespace still names its parent, with a namespace id.
+  Lab other;
+  REQUIRE(move_to_namespace(lab.socket, mv, other.ns.fd()).ok());
+  auto moved = find_link(other.socket, "nd-mv").value();
+  CHECK(moved.kind == "macvlan");
+  CHECK(moved.link_elsewhere);
+  REQUIRE_FALSE(create_macvlan(lab.socket, "nd-pt", parent, MacvlanMode::Passthru).ok());  // it is still a child
+  REQUIRE(delete_link(other.socket, moved).ok());
+  REQUIRE(create_macvlan(lab.socket, "nd-pt", parent, MacvlanMode::Passthru).ok());
+  auto pt = find_link(lab.socket, "nd-pt").value();
+  CHECK(pt.mac == before.mac);
+  CHECK(*pt.macvlan_mode == MacvlanMode::Passthru);
+  REQUIRE(delete_link(lab.socket, pt).ok());
+  auto after = find_link(lab.socket, "nd-p").value();
+  CHECK(after.mac == before.mac);
+  CHECK(after.flags == before.flags);
+  CHECK(after.promiscuity == before.promiscuity);
+
   auto ipvlan = create_ipvlan(lab.socket, "nd-iv", parent, IpvlanMode::L2);
   if (!ipvlan.ok() && ipvlan.error().errno_value == EOPNOTSUPP) {
     // Kernels built without CONFIG_IPVLAN (this machine's) say so; the message must be clear.
@@ -118,7 +153,59 @@ TEST_CASE("macvlan and ipvlan", "[netlink][kernel]") {
   } else {
     INFO(ipvlan.error().message);
     REQUIRE(ipvlan.ok());
-    CHECK(find_link(lab.socket, "nd-iv")->kind == "ipvlan");
+    auto iv = find_link(lab.socket, "nd-iv").value();
+    CHECK(iv.kind == "ipvlan");
+    CHECK(iv.link == parent);
+    CHECK(iv.mac == before.mac);  // every ipvlan child has its parent's MAC
+    REQUIRE(iv.ipvlan_mode);
+    CHECK(*iv.ipvlan_mode == IpvlanMode::L2);
+    // One kind of child per parent: a macvlan child next to an ipvlan one is refused (EBUSY).
+    auto mixed = create_macvlan(lab.socket, "nd-mv3", parent, MacvlanMode::Bridge);
+    REQUIRE_FALSE(mixed.ok());
+    CHECK(mixed.error().errno_value == EBUSY);
+  }
+}
+
+// A macvlan child on a bridge port or next to one: the kernel refuses (EBUSY), the port says
+// what it is enslaved to.
+TEST_CASE("a bridge port reports its master's kind, and takes no macvlan child", "[netlink][kernel]") {
+  Lab lab;
+  REQUIRE(create_bridge(lab.socket, "nd-br").ok());
+  REQUIRE(create_veth(lab.socket, veth("nd-port", "nd-peer")).ok());
+  auto bridge = find_link(lab.socket, "nd-br").value();
+  auto port = find_link(lab.socket, "nd-port").value();
+  CHECK(port.slave_kind.empty());
+  REQUIRE(set_master(lab.socket, port, bridge.index).ok());
+  port = find_link(lab.socket, "nd-port").value();
+  CHECK(port.master == bridge.index);
+  CHECK(port.slave_kind == "bridge");
+  auto child = create_macvlan(lab.socket, "nd-mv", port.index, MacvlanMode::Bridge);
+  REQUIRE_FALSE(child.ok());
+  CHECK(child.error().errno_value == EBUSY);
+  CHECK(child.error().message.rfind("RTM_NEWLINK macvlan nd-mv: Device or resource busy", 0) == 0);
+}
+
+// 802.1q: NAME.VID on a parent where the kernel has it (module 8021q); here the kernel has not,
+// and says so in the words CreateNetwork turns into "the kernel has no 802.1q VLAN support".
+TEST_CASE("802.1q sub-interfaces", "[netlink][kernel]") {
+  Lab lab;
+  REQUIRE(create_veth(lab.socket, veth("nd-p", "nd-q")).ok());
+  int parent = find_link(lab.socket, "nd-p")->index;
+  auto vlan = create_vlan(lab.socket, "nd-p.10", parent, 10);
+  if (!vlan.ok() && vlan.error().errno_value == EOPNOTSUPP) {
+    WARN("kernel without 802.1q: " << vlan.error().message);
+    CHECK(vlan.error().message == "RTM_NEWLINK vlan nd-p.10: Operation not supported (kernel: Unknown device type)");
+  } else {
+    INFO(vlan.error().message);
+    REQUIRE(vlan.ok());
+    auto link = find_link(lab.socket, "nd-p.10").value();
+    CHECK(link.kind == "vlan");
+    CHECK(link.link == parent);
+    CHECK(link.vlan_id == 10);
+    CHECK_FALSE(link.up());
+    REQUIRE(create_macvlan(lab.socket, "nd-mv", link.index, MacvlanMode::Bridge).ok());
+    REQUIRE(delete_link(lab.socket, link).ok());
+    CHECK_FALSE(find_link(lab.socket, "nd-mv").ok());  // its children go with it
   }
 }
 
@@ -316,7 +403,7 @@ TEST_CASE("wait_for_link", "[netlink][kernel][asio]") {
     found = co_await wait_for_link(lab.ns, "nd-late", Clock::now() + 5s);
   };
   asio::co_spawn(io, wait_late(), asio::detached);
-  asio::steady_timer later(io);
+  Timer later(io);
   later.expires_after(100ms);
   later.async_wait([&](auto) { REQUIRE(create_veth(lab.socket, veth("nd-late", "nd-late2")).ok()); });
   io.run();

@@ -82,3 +82,17 @@ TEST_CASE("new_veth nests the peer", "[netlink]") {
   CHECK(peer_at > kind_at);
   CHECK(r.what == "RTM_NEWLINK veth dh-a");
 }
+
+// An 802.1q sub-interface: IFLA_LINK names the parent, IFLA_VLAN_ID sits in the vlan kind's data.
+TEST_CASE("new_vlan bytes", "[netlink]") {
+  Request r = new_vlan("p.5", 3, 5);
+  CHECK(hex_of(r) == "4c000000" "1000" "0506" "00000000" "00000000"
+                     "0000" "0000" "00000000" "00000000" "00000000"
+                     "0800" "0300" "702e3500"            // IFLA_IFNAME "p.5"
+                     "0800" "0500" "03000000"            // IFLA_LINK 3
+                     "1c00" "1280"                       // IFLA_LINKINFO | NLA_F_NESTED
+                     "0900" "0100" "766c616e" "00000000" //   IFLA_INFO_KIND "vlan"
+                     "0c00" "0280"                       //   IFLA_INFO_DATA | NLA_F_NESTED
+                     "0600" "0100" "0500" "0000");       //     IFLA_VLAN_ID 5
+  CHECK(r.what == "RTM_NEWLINK vlan p.5");
+}
