@@ -1,5 +1,7 @@
 #include "src/state/network_options.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -8,7 +10,20 @@ namespace netdhcp {
 namespace {
 
 constexpr const char* kKnown =
-    "bridge, ipv6, lease_timeout, ignore_conflicts, skip_routes, gateway, prefix, hostname, rapid_commit, firewall_check";
+    "bridge, ipv6, lease_timeout, ignore_conflicts, skip_routes, gateway, prefix, hostname, rapid_commit, firewall_check, "
+    "mode, parent, macvlan_mode, ipvlan_mode";
+
+constexpr const char* kMacvlanModes[] = {"bridge", "private", "vepa", "passthru"};
+
+// An interface name as the kernel takes it (dev_valid_name): 1 to 15 bytes, not "." or "..",
+// no '/', ':' or white space.
+bool valid_interface_name(const std::string& name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  for (char c : name)
+    if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
 
 std::optional<bool> parse_bool(const std::string& v) {
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
@@ -24,6 +39,36 @@ bool valid_interface_prefix(const std::string& p) {
 }
 
 }  // namespace
+
+std::string_view to_string(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::Bridge: return "bridge";
+    case NetworkMode::Macvlan: return "macvlan";
+    case NetworkMode::Ipvlan: return "ipvlan";
+  }
+  return "?";
+}
+
+std::string NetworkOptions::lan_text() const {
+  switch (mode) {
+    case NetworkMode::Bridge: return "bridge " + bridge;
+    case NetworkMode::Macvlan: return "parent " + parent + " (macvlan" + (macvlan_mode == "bridge" ? "" : " " + macvlan_mode) + ")";
+    case NetworkMode::Ipvlan: return "parent " + parent + " (ipvlan L2)";
+  }
+  return bridge;
+}
+
+std::optional<VlanName> parse_vlan_name(const std::string& parent) {
+  auto dot = parent.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == parent.size() || parent.size() - dot - 1 > 4) return std::nullopt;
+  int id = 0;
+  for (char c : parent.substr(dot + 1)) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    id = id * 10 + (c - '0');
+  }
+  if (id < 1 || id > 4094) return std::nullopt;
+  return VlanName{parent.substr(0, dot), id};
+}
 
 std::string seconds_text(Duration d) {
   char text[32];
@@ -70,6 +115,7 @@ std::optional<Duration> parse_duration(const std::string& text) {
 
 Result<NetworkOptions> parse_network_options(const std::map<std::string, std::string>& generic) {
   NetworkOptions o;
+  std::optional<std::string> mode, macvlan_mode, ipvlan_mode;
   for (const auto& entry : generic) {
     const std::string& key = entry.first;  // not a structured binding: lambdas below capture it
     const std::string& value = entry.second;
@@ -82,6 +128,17 @@ Result<NetworkOptions> parse_network_options(const std::map<std::string, std::st
     std::optional<Error> problem;
     if (key == "bridge") {
       o.bridge = value;
+    } else if (key == "mode") {
+      mode = value;
+    } else if (key == "parent") {
+      if (!valid_interface_name(value))
+        problem = Error{"option parent=" + value + " is not an interface name (1 to 15 characters, no '/', ':' or spaces): "
+                        "name the host interface on the LAN, e.g. -o parent=eth0, or eth0.10 for its VLAN 10"};
+      else o.parent = value;
+    } else if (key == "macvlan_mode") {
+      macvlan_mode = value;
+    } else if (key == "ipvlan_mode") {
+      ipvlan_mode = value;
     } else if (key == "ipv6") {
       problem = flag(o.ipv6);
     } else if (key == "lease_timeout") {
@@ -111,9 +168,82 @@ Result<NetworkOptions> parse_network_options(const std::map<std::string, std::st
     }
     if (problem) return *problem;
   }
-  if (o.bridge.empty())
-    return Error{"the bridge option is required: docker network create -d net-dhcp --ipam-driver null -o bridge=BRIDGE NAME"};
+
+  // The mode: given, or bridge=BR alone (every network made before macvlan mode), or
+  // parent=IF alone (as with Docker's macvlan driver).
+  if (mode) {
+    if (*mode == "bridge") o.mode = NetworkMode::Bridge;
+    else if (*mode == "macvlan") o.mode = NetworkMode::Macvlan;
+    else if (*mode == "ipvlan") o.mode = NetworkMode::Ipvlan;
+    else
+      return Error{"option mode=" + *mode + " must be bridge (a veth pair per container on -o bridge=BRIDGE), macvlan or "
+                   "ipvlan (a child of -o parent=IF per container, no bridge needed)"};
+  } else if (!o.parent.empty() && o.bridge.empty()) {
+    o.mode = NetworkMode::Macvlan;
+  } else if (!o.parent.empty()) {
+    return Error{"options bridge=" + o.bridge + " and parent=" + o.parent + " name two ways of attaching containers: "
+                 "-o bridge=" + o.bridge + " alone for a veth pair per container on that bridge, or -o mode=macvlan -o parent=" +
+                 o.parent + " for macvlan children of " + o.parent + " (no bridge)"};
+  }
+  if (o.mode == NetworkMode::Bridge) {
+    if (!o.parent.empty())
+      return Error{"option parent=" + o.parent + " is for -o mode=macvlan or -o mode=ipvlan; bridge mode attaches containers "
+                   "to -o bridge=BRIDGE"};
+    if (o.bridge.empty())
+      return Error{"the bridge option is required: docker network create -d net-dhcp --ipam-driver null -o bridge=BRIDGE NAME "
+                   "(or, with no bridge, -o mode=macvlan -o parent=IF)"};
+  } else {
+    std::string name(to_string(o.mode));
+    if (!o.bridge.empty())
+      return Error{"option bridge=" + o.bridge + " is for bridge mode; -o mode=" + name + " attaches containers to a host "
+                   "interface without a bridge: -o parent=IF (-o parent=" + o.bridge + " puts " + name + " children on the "
+                   "bridge itself)"};
+    if (o.parent.empty())
+      return Error{"-o mode=" + name + " needs -o parent=IF, the host interface on the LAN (e.g. -o parent=eth0, or eth0.10 "
+                   "for its VLAN 10, which is created if missing)"};
+  }
+  if (macvlan_mode) {
+    if (o.mode != NetworkMode::Macvlan)
+      return Error{"option macvlan_mode is for -o mode=macvlan (this network's mode is " + std::string(to_string(o.mode)) + ")"};
+    if (std::find(std::begin(kMacvlanModes), std::end(kMacvlanModes), *macvlan_mode) == std::end(kMacvlanModes))
+      return Error{"option macvlan_mode=" + *macvlan_mode + " must be bridge (the default: containers reach each other and the "
+                   "LAN), private, vepa or passthru (one container takes the parent whole)"};
+    o.macvlan_mode = *macvlan_mode;
+  }
+  if (ipvlan_mode) {
+    if (o.mode != NetworkMode::Ipvlan)
+      return Error{"option ipvlan_mode is for -o mode=ipvlan (this network's mode is " + std::string(to_string(o.mode)) + ")"};
+    if (*ipvlan_mode == "l3" || *ipvlan_mode == "l3s")
+      return Error{"option ipvlan_mode=" + *ipvlan_mode + " cannot work with DHCP: in ipvlan's L3 modes the parent routes "
+                   "the containers' traffic and passes no broadcasts, so no DHCPDISCOVER reaches the LAN and no offer comes "
+                   "back. Use -o ipvlan_mode=l2 (the default), or -o mode=macvlan"};
+    if (*ipvlan_mode != "l2")
+      return Error{"option ipvlan_mode=" + *ipvlan_mode + " must be l2 (l3 and l3s pass no broadcasts, so no DHCP)"};
+  }
   return o;
+}
+
+std::map<std::string, std::string> network_options_to_generic(const NetworkOptions& o) {
+  auto text = [](bool b) { return std::string(b ? "true" : "false"); };
+  std::map<std::string, std::string> generic{
+      {"ipv6", text(o.ipv6)},
+      {"ignore_conflicts", text(o.ignore_conflicts)},
+      {"skip_routes", text(o.skip_routes)},
+      {"rapid_commit", text(o.rapid_commit)},
+      {"firewall_check", text(o.firewall_check)},
+      {"prefix", o.interface_prefix},
+      {"lease_timeout", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.lease_timeout).count()) + "ms"}};
+  if (o.mode == NetworkMode::Bridge) {
+    generic["bridge"] = o.bridge;  // and no "mode": the files of every earlier version read the same
+  } else {
+    generic["mode"] = std::string(to_string(o.mode));
+    generic["parent"] = o.parent;
+    if (o.mode == NetworkMode::Macvlan) generic["macvlan_mode"] = o.macvlan_mode;
+    else generic["ipvlan_mode"] = "l2";
+  }
+  if (o.gateway) generic["gateway"] = o.gateway->to_string();
+  if (!o.hostname.empty()) generic["hostname"] = o.hostname;
+  return generic;
 }
 
 }  // namespace netdhcp

@@ -259,16 +259,12 @@ Result<EndpointRecord> record_from_json(const json::value& value) {
 
 json::object network_to_json(const Network& n) {
   const auto& o = n.options;
-  json::object generic{{"bridge", o.bridge}, {"ipv4", o.ipv4 ? "true" : "false"}, {"ipv6", o.ipv6 ? "true" : "false"},
-                       {"ignore_conflicts", o.ignore_conflicts ? "true" : "false"},
-                       {"skip_routes", o.skip_routes ? "true" : "false"},
-                       {"rapid_commit", o.rapid_commit ? "true" : "false"},
-                       {"firewall_check", o.firewall_check ? "true" : "false"},
-                       {"prefix", o.interface_prefix},
-                       {"lease_timeout", std::to_string(std::chrono::duration_cast<milliseconds>(o.lease_timeout).count()) + "ms"}};
-  if (o.gateway) generic["gateway"] = o.gateway->to_string();
-  if (!o.hostname.empty()) generic["hostname"] = o.hostname;
-  return json::object{{"id", n.id}, {"options", std::move(generic)}};
+  json::object generic;
+  for (const auto& [key, value] : network_options_to_generic(o)) generic[key] = value;
+  generic["ipv4"] = o.ipv4 ? "true" : "false";
+  json::object network{{"id", n.id}, {"options", std::move(generic)}};
+  if (n.created_vlan) network["created_vlan"] = true;
+  return network;
 }
 
 Result<Network> network_from_json(const json::value& value) {
@@ -291,7 +287,9 @@ Result<Network> network_from_json(const json::value& value) {
   auto options = parse_network_options(generic);
   if (!options) return Error{"network " + id.substr(0, 12) + ": " + options.error().message};
   options->ipv4 = ipv4;
-  return Network{id, *options};
+  Network network{id, *options};
+  if (auto* made = value.as_object().if_contains("created_vlan"); made && made->is_bool()) network.created_vlan = made->as_bool();
+  return network;
 }
 
 Result<void> write_file_atomically(const std::string& path, std::string_view text) {

@@ -28,6 +28,9 @@ namespace json = boost::json;
 struct Network {
   std::string id;
   NetworkOptions options;
+  // CreateNetwork made the 802.1q sub-interface parent=IF.VID: it goes with the last network on
+  // it, as with Docker's macvlan driver.
+  bool created_vlan = false;
 };
 
 // How far an endpoint got. A record is written *before* the links are made, so that a

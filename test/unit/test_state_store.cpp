@@ -171,6 +171,32 @@ TEST_CASE("an IPv6-only network keeps its families across a restart", "[state]")
   REQUIRE_THAT(network_from_json(bad).error().message, Catch::Contains("ipv4 is \"maybe\", not true or false"));
 }
 
+// A macvlan network keeps its mode, parent and macvlan_mode, and whether CreateNetwork made the
+// 802.1q sub-interface it sits on (removed with the last network on it).
+TEST_CASE("a macvlan network and its VLAN across a restart", "[state]") {
+  auto options = parse_network_options({{"mode", "macvlan"}, {"parent", "eth1.10"}, {"macvlan_mode", "private"}});
+  REQUIRE(options);
+  Network network{"mv", *options};
+  network.created_vlan = true;
+  auto saved = network_to_json(network);
+  REQUIRE(saved.at("created_vlan") == true);
+  REQUIRE_FALSE(saved.at("options").as_object().contains("bridge"));
+  auto loaded = network_from_json(saved);
+  REQUIRE(loaded);
+  CHECK(loaded->options.mode == NetworkMode::Macvlan);
+  CHECK(loaded->options.parent == "eth1.10");
+  CHECK(loaded->options.macvlan_mode == "private");
+  CHECK(loaded->created_vlan);
+  network.created_vlan = false;
+  CHECK_FALSE(network_to_json(network).contains("created_vlan"));
+  CHECK_FALSE(network_from_json(network_to_json(network))->created_vlan);
+  auto ipvlan_options = parse_network_options({{"mode", "ipvlan"}, {"parent", "eth1"}});
+  REQUIRE(ipvlan_options);
+  auto ipvlan = network_from_json(network_to_json(Network{"iv", *ipvlan_options}));
+  REQUIRE(ipvlan);
+  CHECK(ipvlan->options.mode == NetworkMode::Ipvlan);
+}
+
 TEST_CASE("corrupt state files are set aside and reported, the rest still loads", "[state]") {
   TempDir dir;
   StateStore store(dir.path);
