@@ -61,17 +61,17 @@ constexpr unsigned kMaxRequestTransmissions = 4;
 // That is: halve the time left while the half is at least 60 s, then retransmit every 60 s.
 // A one-day lease (T1 12 h, T2 21 h) gets some 20 REQUESTs between T1 and expiry that way; a
 // 10 s lease (T1 5 s, T2 8 s) would get one per phase, two in all, and lose its address to a
-// renewal and a rebind both dropped. Deviation: the 60 s interval is at most a 32nd of the
+// renewal and a rebind both dropped. Deviation: the 60 s interval is at most a 40th of the
 // lease (never under kShortestRenewalInterval). With the default T1 and T2 a lease under 5
-// minutes then gets 16 or 17 REQUESTs from T1 to expiry (a 10 s lease: every 312.5 ms, 10
-// while RENEWING and 7 while REBINDING), enough to keep it through 30 % loss each way (all 17
-// unanswered: 0.51^17 = 1e-5 of renewals); longer ones get 8 or more, as the RFC gives a lease
-// of 32 minutes, from which on it is followed exactly. The same interval bounds the DHCPv6
-// Renew and Rebind timeouts (dhcp6_client.cpp, renewal_interval_ceiling).
+// minutes then gets about 20 REQUESTs from T1 to expiry (a 10 s lease: every 250 ms, 12 while
+// RENEWING and 8 while REBINDING), enough to keep it through 30 % loss each way (all 20
+// unanswered: 0.51^20 = 1.4e-6 of renewals); longer ones get 8 or more, as the RFC gives a
+// lease of 40 minutes, from which on it is followed exactly. The same interval bounds the
+// DHCPv6 Renew and Rebind timeouts (dhcp6_client.cpp, renewal_interval_ceiling).
 constexpr Duration kRfcRenewalInterval = 60s;
-constexpr unsigned kRenewalIntervalsPerLease = 32;
+constexpr unsigned kRenewalIntervalsPerLease = 40;
 // Well above a LAN's round trip, so that a slow server's answer is not raced by a stream of
-// duplicates; only leases under 8 s come down to it (4 s, kMinLeaseTime: 8 REQUESTs in 2 s).
+// duplicates; leases of 10 s and less come down to it (4 s, kMinLeaseTime: 8 REQUESTs in 2 s).
 constexpr Duration kShortestRenewalInterval = 250ms;
 
 Duration renewal_interval(Seconds lease_time) {

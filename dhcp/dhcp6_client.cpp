@@ -57,11 +57,11 @@ constexpr unsigned DEC_MAX_RC = 4;
 // REN_MAX_RT (600 s) until T2, Rebind likewise with REB_TIMEOUT and REB_MAX_RT until the valid
 // lifetime ends. A 10 s lifetime (T1 5 s, T2 8 s) gets one Renew and one Rebind that way, and a
 // lease lost whenever both are dropped. Deviation, as for DHCPv4 (dhcp4_client.cpp,
-// renewal_interval): no timeout is longer than a 32nd of the valid lifetime (nor shorter than
-// 250 ms), so that a lifetime of 10 s or more gets 17 or more messages from T1 to expiry with
-// T1 and T2 at .5 and .8 of it (a 10 s lifetime: every 312.5 ms, +-10 %), and 4 s gets 9. The
-// IRT is the RFC's from a valid lifetime of 320 s on, the MRT from 5 h 20 min on.
-constexpr unsigned kRenewalIntervalsPerLifetime = 32;
+// renewal_interval): no timeout is longer than a 40th of the valid lifetime (nor shorter than
+// 250 ms), so that a lifetime of 10 s or more gets 20 or more messages from T1 to expiry with
+// T1 and T2 at .5 and .8 of it (a 10 s lifetime: every 250 ms, +-10 %), and 4 s gets 9. The
+// IRT is the RFC's from a valid lifetime of 400 s on, the MRT from 6 h 40 min on.
+constexpr unsigned kRenewalIntervalsPerLifetime = 40;
 constexpr Duration kShortestRenewalInterval = 250ms;
 
 Duration renewal_interval_ceiling(Seconds valid_lifetime) {

@@ -400,9 +400,9 @@ std::vector<Renewal> unanswered_renewals(Harness& h, const Lease& lease) {
 }  // namespace
 
 // A 10 s lease (Kea in the soak test: T1 5 s, T2 8 s) with every renewal dropped: RFC 2131's
-// 60 s minimum would allow one REQUEST per phase; a 32nd of the lease (312.5 ms) is the interval
-// instead, so 17 go out, 10 RENEWING, 7 REBINDING, none within 250 ms of another in its phase.
-TEST_CASE("a 10 s lease sends 17 REQUESTs from T1 to expiry", "[dhcp4]") {
+// 60 s minimum would allow one REQUEST per phase; a 40th of the lease (250 ms) is the interval
+// instead, so 20 go out, 12 RENEWING, 8 REBINDING, none within 250 ms of another in its phase.
+TEST_CASE("a 10 s lease sends 20 REQUESTs from T1 to expiry", "[dhcp4]") {
   Harness h;
   Server server;
   server.lease = 10;
@@ -410,30 +410,30 @@ TEST_CASE("a 10 s lease sends 17 REQUESTs from T1 to expiry", "[dhcp4]") {
   server.t2 = 8;
   Lease lease = h.bind(server);
   std::vector<Renewal> sent = unanswered_renewals(h, lease);
-  REQUIRE(sent.size() == 17);
+  REQUIRE(sent.size() == 20);
   for (std::size_t i = 0; i < sent.size(); ++i) {
     CAPTURE(i);
-    bool renewing = i < 10;
+    bool renewing = i < 12;
     CHECK(sent[i].state == (renewing ? State::Renewing : State::Rebinding));
     TimePoint phase_start = renewing ? lease.renew_at() : lease.rebind_at();
-    auto step = static_cast<int>(renewing ? i : i - 10);
-    CHECK(sent[i].at == phase_start + step * 312500us);
+    auto step = static_cast<int>(renewing ? i : i - 12);
+    CHECK(sent[i].at == phase_start + step * 250ms);
     if (i > 0 && sent[i].state == sent[i - 1].state) CHECK(sent[i].at - sent[i - 1].at >= 250ms);
   }
   CHECK(sent.back().at < lease.expires_at());
 }
 
-// The interval is a 32nd of the lease and never under 250 ms: a 4 s lease (the shortest taken,
+// The interval is a 40th of the lease and never under 250 ms: a 4 s lease (the shortest taken,
 // T1 2 s, T2 3 s) retransmits every 250 ms, 4 REQUESTs in each phase; a 12 s lease (T1 6 s,
-// T2 10 s) every 375 ms; a 10 min lease (T1 300 s, T2 525 s) first waits half the 225 s to T2,
-// as RFC 2131 says, then every 18.75 s instead of 60 s.
-TEST_CASE("short leases retransmit at a 32nd of the lease, at least 250 ms apart", "[dhcp4]") {
+// T2 10 s) every 300 ms; a 10 min lease (T1 300 s, T2 525 s) first waits half the 225 s to T2,
+// as RFC 2131 says, then every 15 s instead of 60 s.
+TEST_CASE("short leases retransmit at a 40th of the lease, at least 250 ms apart", "[dhcp4]") {
   struct Row {
     std::uint32_t lease;
     Duration interval;
     std::size_t renewing, rebinding;
   };
-  for (const Row& row : {Row{4, 250ms, 4, 4}, Row{12, 375ms, 11, 6}, Row{600, 18750ms, 7, 4}}) {
+  for (const Row& row : {Row{4, 250ms, 4, 4}, Row{12, 300ms, 14, 7}, Row{600, 15s, 9, 5}}) {
     CAPTURE(row.lease);
     Harness h;
     Server server;
@@ -475,8 +475,8 @@ TEST_CASE("a one-day lease retransmits renewals as RFC 2131 says", "[dhcp4]") {
 
 // 30 % of packets dropped each way, at random (a fixed seed), for 2,000 renewals of a 10 s
 // lease: every REQUEST and its ACK each get through with probability 0.7, so a renewal is lost
-// only if all 17 of its REQUESTs are (0.51^17 = 1e-5). The lease must be kept in at least
-// 99.9 % of the renewal windows (it was kept in 96.5 % with 5 REQUESTs per window).
+// only if all 20 of its REQUESTs are (0.51^20 = 1.4e-6). The lease must be kept in at least
+// 99.9 % of the renewal windows (it was kept in 96.2 % with 5 REQUESTs per window).
 TEST_CASE("a 10 s lease survives 30 % loss each way", "[dhcp4]") {
   Harness h(Harness::default_config(), counting_random());
   Server server;
