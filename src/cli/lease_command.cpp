@@ -214,7 +214,7 @@ int run_session(asio::io_context& io, Session& session, ClientT& client, const O
   const TimePoint started = Clock::now();
   bool have_lease = false;
   bool holding = false;
-  asio::steady_timer limit(io);
+  Timer limit(io);
   int status = 1;
 
   auto on_event = [&](const auto& event) {

@@ -138,7 +138,7 @@ void Endpoint::save() const {
 
 asio::awaitable<void> Endpoint::save_durably() {
   if (!persist_ || removed_) co_return;
-  auto written = std::make_shared<asio::steady_timer>(executor_, TimePoint::max());
+  auto written = std::make_shared<Timer>(executor_, TimePoint::max());
   OnDisk on_disk = [written, executor = executor_] { asio::post(executor, [written] { written->cancel(); }); };
   persist_(record(), on_disk);
   co_await written->async_wait(use_awaitable_tuple);
@@ -285,7 +285,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
 
   // Both exchanges run at once. Sleep until on_event4/6 see both leases (they cancel this
   // timer) or the deadline passes.
-  asio::steady_timer leases_in(executor_);
+  Timer leases_in(executor_);
   leases_in.expires_at(deadline);
   if (!have_all_leases()) {
     lease_wait_ = &leases_in;

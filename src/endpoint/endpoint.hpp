@@ -177,7 +177,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   Persist persist_;
   Metrics* metrics_ = nullptr;
   asio::posix::stream_descriptor* ra_watch_ = nullptr;  // owned by watch_router_advertisements()
-  asio::steady_timer* lease_wait_ = nullptr;            // owned by create() while it waits
+  Timer* lease_wait_ = nullptr;            // owned by create() while it waits
   bool following_ = false;
   bool failed_ = false;          // a coroutine of it threw (mark_failed)
   bool followed_ = false;        // its clients run inside the container

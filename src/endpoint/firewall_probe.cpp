@@ -231,7 +231,7 @@ asio::awaitable<Result<ProbeVerdict>> probe_bridge_forwarding(std::string bridge
     close_later(sender->release());
     remove_ports(names);
   });
-  asio::steady_timer timer(executor);
+  Timer timer(executor);
   bool arrived4 = !probe4, arrived6 = !probe6;
   TimePoint deadline = Clock::now() + kWait;
   TimePoint next_send = Clock::now();

@@ -72,7 +72,7 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
     co_return false;
   }
   std::optional<netlink::Link> moved;
-  asio::steady_timer retry(executor_);
+  Timer retry(executor_);
   // The rename to eth0 follows the move; wait until the interface has its final name and is
   // operationally up again. Docker sets it down while it configures it (libnetwork's
   // AddInterface), and after it sets it up the kernel drops every frame until its link watch
@@ -162,7 +162,7 @@ void Endpoint::use_on_link_prefix(int length) {
 // server's lease carries the name.
 asio::awaitable<void> Endpoint::learn_container() {
   auto alive = alive_;
-  asio::steady_timer retry(executor_);
+  Timer retry(executor_);
   TimePoint deadline = Clock::now() + 5s;
   std::optional<ContainerFacts> facts;
   // Each look is a scan of /proc: start quickly (the container's process usually runs within

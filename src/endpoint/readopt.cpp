@@ -42,7 +42,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     co_return false;
   }
   if (delay > Duration::zero()) {
-    asio::steady_timer wait(executor_);
+    Timer wait(executor_);
     wait.expires_after(delay);
     co_await wait.async_wait(use_awaitable_tuple);
     if (!*alive || left_) co_return false;

@@ -324,7 +324,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     if (Duration wait = pace(config.options.bridge); wait > Duration::zero()) {
       log::debug("endpoint " + endpoint_id.substr(0, 12) + ": many endpoints starting at once, waiting " +
                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");
-      asio::steady_timer timer(executor_);
+      Timer timer(executor_);
       timer.expires_after(wait);
       co_await timer.async_wait(use_awaitable_tuple);
     }

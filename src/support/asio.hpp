@@ -3,6 +3,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -12,7 +13,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "dhcp/clock.hpp"
+
 namespace netdhcp {
 namespace asio = boost::asio;
 inline constexpr auto use_awaitable_tuple = asio::as_tuple(asio::use_awaitable);
+// Every timer of the daemon runs on Clock (CLOCK_BOOTTIME, dhcp/clock.hpp), so that a lease's
+// deadlines count the time a suspended host slept. Asio's reactor waits at most 5 minutes
+// before it reads the clock again: a resumed host catches up on its timers within that.
+using Timer = asio::basic_waitable_timer<Clock>;
 }  // namespace netdhcp

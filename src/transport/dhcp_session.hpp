@@ -87,7 +87,7 @@ class DhcpSession {
  private:
   ClientT& client_;
   SocketT& socket_;
-  asio::steady_timer timer_;
+  Timer timer_;
   asio::posix::stream_descriptor readable_;
   EventHandler on_event_;
   SendErrorHandler on_send_error_;

@@ -34,7 +34,7 @@ asio::awaitable<Result<T>> wait_until(const netlink::Namespace& ns, TimePoint de
   if (!socket) co_return socket.error();
   auto executor = co_await asio::this_coro::executor;
   asio::posix::stream_descriptor readable(executor, subscription->fd());
-  asio::steady_timer timer(executor);
+  Timer timer(executor);
   timer.expires_at(deadline);
   Result<T> outcome = Error{what + " within " + seconds_left(started, deadline) + " (namespace " + ns.path() + ")"};
   while (true) {
@@ -104,7 +104,7 @@ asio::awaitable<Result<void>> wait_for_links_up(const netlink::Namespace& ns, st
 asio::awaitable<void> wait_for_link_event(const netlink::Namespace& ns, TimePoint deadline) {
   auto subscription = netlink::inside(ns, [] { return netlink::Subscription::open(); });
   auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor);
+  Timer timer(executor);
   timer.expires_at(deadline);
   if (!subscription) {
     co_await timer.async_wait(use_awaitable_tuple);
@@ -149,7 +149,7 @@ asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path,
   // The directory itself may not exist before Docker's first container with a network.
   (void)::inotify_add_watch(watch.get(), directory.c_str(), IN_CREATE | IN_MOVED_TO | IN_ATTRIB);
   asio::posix::stream_descriptor readable(executor, watch.get());
-  asio::steady_timer timer(executor);
+  Timer timer(executor);
   Result<netlink::Namespace> last = Error{"network namespace " + path + " did not appear"};
   Duration pending_retry = std::chrono::milliseconds(5);
   while (true) {

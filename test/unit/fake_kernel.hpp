@@ -270,7 +270,7 @@ class FakeContainerNamespace final : public ContainerNamespace {
   Result<std::vector<netlink::Link>> links() override { return state_->links; }
   // The endpoint looks again after at most 50 ms anyway.
   asio::awaitable<void> wait_for_link_event(TimePoint deadline) override {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    Timer timer(co_await asio::this_coro::executor);
     timer.expires_at(deadline);
     co_await timer.async_wait(use_awaitable_tuple);
   }
@@ -304,7 +304,7 @@ inline Result<std::unique_ptr<HostNetlink>> FakeKernel::host_netlink() {
 
 inline asio::awaitable<Result<std::unique_ptr<ContainerNamespace>>> FakeKernel::wait_for_namespace(std::string sandbox_key,
                                                                                                    TimePoint deadline) {
-  asio::steady_timer retry(co_await asio::this_coro::executor);
+  Timer retry(co_await asio::this_coro::executor);
   while (!namespaces.count(sandbox_key)) {
     if (Clock::now() >= deadline) co_return Error{"network namespace " + sandbox_key + " did not appear"};
     retry.expires_after(std::chrono::milliseconds(5));

@@ -11,7 +11,7 @@ using namespace netdhcp;
 namespace {
 
 asio::awaitable<void> throws_after_a_step(asio::any_io_executor executor) {
-  asio::steady_timer timer(executor);
+  Timer timer(executor);
   timer.expires_after(std::chrono::milliseconds(1));
   co_await timer.async_wait(use_awaitable_tuple);
   throw std::runtime_error("netlink socket vanished");
