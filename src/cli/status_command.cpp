@@ -90,6 +90,14 @@ std::string families(const json::object& options) {
   return ipv4 && ipv6 ? "  IPv4+IPv6" : ipv6 ? "  IPv6" : "  IPv4";
 }
 
+// "bridge br0", "macvlan parent eth1", "macvlan parent eth1 (passthru)", "ipvlan parent eth1 (l2)".
+std::string attached_to(const json::object& options) {
+  std::string mode = str(options, "mode");
+  if (mode.empty() || mode == "bridge") return "bridge " + str(options, "bridge");
+  std::string flavour = mode == "macvlan" ? str(options, "macvlan_mode") : str(options, "ipvlan_mode");
+  return mode + " parent " + str(options, "parent") + (flavour.empty() || flavour == "bridge" ? "" : " (" + flavour + ")");
+}
+
 void print_human(const json::object& status) {
   const auto& networks = status.at("networks").as_array();
   std::cout << "net-dhcp " << str(status, "version") << ", state in " << str(status, "state_dir") << ", "
@@ -98,7 +106,7 @@ void print_human(const json::object& status) {
     const auto& network = n.as_object();
     const auto& options = network.at("options").as_object();
     const auto& endpoints = network.at("endpoints").as_array();
-    std::cout << "\nnetwork " << str(network, "id").substr(0, 12) << "  bridge " << str(options, "bridge")
+    std::cout << "\nnetwork " << str(network, "id").substr(0, 12) << "  " << attached_to(options)
               << families(options) << "  " << endpoints.size()
               << " endpoint(s)\n";
     if (endpoints.empty()) continue;
@@ -108,7 +116,11 @@ void print_human(const json::object& status) {
       const auto& endpoint = e.as_object();
       std::string container = str(endpoint, "container_id").substr(0, 12);
       if (container.empty()) container = "-";
-      std::string interface = str(endpoint, "interface") + " (" + str(endpoint, "host_interface") + ")";
+      // A veth pair's host end stays on the bridge; a macvlan/ipvlan child is the container's
+      // interface itself, under its host-side name until Join.
+      std::string host_side = str(endpoint, "host_interface");
+      if (host_side.empty()) host_side = str(endpoint, "child") + " on " + str(endpoint, "parent");
+      std::string interface = str(endpoint, "interface") + " (" + host_side + ")";
       std::string error = str(endpoint, "last_error");
       if (error.size() > 60) error = error.substr(0, 57) + "...";
       bool first = true;

@@ -2,9 +2,9 @@
 
 #include <random>
 
-#include "dhcp/identity.hpp"
 #include "dhcp/router_advert.hpp"
 #include "src/endpoint/address_plan.hpp"
+#include "src/endpoint/client_identity.hpp"
 #include "src/state/lease_json.hpp"
 #include "src/support/log.hpp"
 
@@ -151,32 +151,13 @@ std::optional<Ipv4Address> Endpoint::gateway4(const dhcp4::Lease& lease) const {
 std::string Endpoint::state4() const { return client4_ ? std::string(dhcp4::to_string(client4_->state())) : "none"; }
 std::string Endpoint::state6() const { return client6_ ? std::string(dhcp6::to_string(client6_->state())) : "none"; }
 
-// The clients, with an identity stable per endpoint (DUID-UUID, IAID and client id all come
-// from the endpoint id), so that a re-adopted endpoint is the same client to the server.
+// The clients, with an identity stable per endpoint (client_identity.hpp), so that a re-adopted
+// endpoint is the same client to the server.
 void Endpoint::make_clients(int mtu) {
-  Bytes duid = make_duid_uuid(uuid_from_name(config_.endpoint_id));
-  std::uint32_t iaid = iaid_from_name(config_.endpoint_id);
   std::string hostname = hostname_sent_.empty() ? config_.options.hostname : hostname_sent_;
-  // An IPv6-only network (Docker 28's --ipv4=false) has no DHCPv4 client at all: not one
-  // DHCPv4 packet goes out for it.
-  if (config_.options.ipv4) {
-    dhcp4::ClientConfig c4;
-    c4.mac = config_.mac;
-    c4.client_id = make_client_id(iaid, duid);
-    c4.hostname = hostname;
-    c4.rapid_commit = config_.options.rapid_commit;
-    c4.max_message_size = static_cast<std::uint16_t>(std::clamp(mtu, 576, 65535));
-    client4_ = std::make_shared<dhcp4::Client>(c4, make_random());
-  }
-  if (config_.options.ipv6) {
-    dhcp6::ClientConfig c6;
-    c6.duid = duid;
-    c6.iaid = iaid;
-    c6.fqdn = hostname;
-    c6.rapid_commit = config_.options.rapid_commit;
-    c6.initial_delay_min = Dhcp6UdpSocket::kRouterSolicitationLead;  // see Dhcp6UdpSocket::open
-    client6_ = std::make_shared<dhcp6::Client>(c6, make_random());
-  }
+  auto configs = client_configs(config_.endpoint_id, config_.options, config_.mac, *attachment_, hostname, mtu);
+  if (configs.v4) client4_ = std::make_shared<dhcp4::Client>(*configs.v4, make_random());
+  if (configs.v6) client6_ = std::make_shared<dhcp6::Client>(*configs.v6, make_random());
 }
 
 template <class ClientT, class SocketT, class EventT>
@@ -303,7 +284,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
   std::string leased;
   if (lease4_) leased = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
   if (lease6_) leased += (leased.empty() ? "" : " and ") + lease6_->address.to_string() + "/" + std::to_string(prefix6_);
-  log::info(log_prefix() + "leased " + leased + " on " + config_.options.bridge + " in " +
+  log::info(log_prefix() + "leased " + leased + " on " + config_.options.lan_text() + " in " +
             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) + " ms");
   co_return Result<void>{};
 }
@@ -311,16 +292,19 @@ asio::awaitable<Result<void>> Endpoint::create() {
 // CreateEndpoint's error when lease_timeout passed first: for each missing lease, what was sent
 // and what came back, then the likely causes. When nothing came back at all the bridge is
 // probed again: the firewall may have changed since CreateNetwork (Docker 28 sets ip6tables'
-// FORWARD policy to DROP when the first Docker IPv6 network appears, whenever that is). The
-// endpoint is removed first, so nothing of it runs meanwhile.
+// FORWARD policy to DROP when the first Docker IPv6 network appears, whenever that is); a
+// macvlan or ipvlan child's frames cross no bridge and meet no FORWARD chain. The endpoint is
+// removed first, so nothing of it runs meanwhile.
 asio::awaitable<std::string> Endpoint::no_lease_message() {
-  const std::string& bridge = config_.options.bridge;
+  const std::string& bridge = config_.options.lan_interface();  // the bridge, or the parent
+  const std::string lan = config_.options.lan_text();          // "bridge br0", "parent eth1 (macvlan)"
+  const bool bridged = attachment_->crosses_bridge();
   std::string after = seconds_text(config_.options.lease_timeout);
   std::string message;
   bool silent4 = false, silent6 = false, refused6 = false, unanswered6 = false;
   if (client4_ && !lease4_) {
     const auto& c = client4_->counters();
-    message = "no DHCPv4 lease on bridge " + bridge + " within " + after + " (" + std::to_string(c.discovers_sent) +
+    message = "no DHCPv4 lease on " + lan + " within " + after + " (" + std::to_string(c.discovers_sent) +
               " DHCPDISCOVERs sent, " + std::to_string(c.offers_received) + " offers, " +
               std::to_string(c.naks_received) + " NAKs received)";
     if (c.naks_received) message += "; last NAK: \"" + c.last_nak_message + "\"";
@@ -328,7 +312,7 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
   }
   if (client6_ && !lease6_) {
     const auto& c6 = client6_->counters();
-    message += std::string(message.empty() ? "" : "; ") + "no DHCPv6 lease on bridge " + bridge + " within " + after +
+    message += std::string(message.empty() ? "" : "; ") + "no DHCPv6 lease on " + lan + " within " + after +
                " (" + std::to_string(c6.solicits_sent) + " SOLICITs sent, " + std::to_string(c6.advertises_received) +
                " ADVERTISEs, " + std::to_string(c6.replies_received) + " REPLYs received" +
                (c6.last_status_message.empty() ? "" : ", server said: \"" + c6.last_status_message + "\"") + ")";
@@ -339,7 +323,10 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
   }
   remove();
   bool probed = false;
-  if ((silent4 || silent6) && config_.options.firewall_check) {
+  if ((silent4 || silent6) && config_.options.firewall_check && !bridged) {
+    log::debug(log_prefix() + "no answer on " + lan + "; the firewall probe is about bridged traffic, and a " +
+               std::string(attachment_->kind()) + " interface's crosses no bridge: not probed");
+  } else if ((silent4 || silent6) && config_.options.firewall_check) {
     ProbeFamilies families{silent4, silent6};
     auto verdict = co_await kernel_->probe_bridge_forwarding(bridge, config_.bridge_index, families);
     if (verdict && verdict->dropped()) co_return message + ": " + verdict->message;
@@ -348,15 +335,16 @@ asio::awaitable<std::string> Endpoint::no_lease_message() {
   }
   std::string causes;
   if (silent4)
-    causes = probed ? " Bridged traffic passes the host firewall (checked just now): is a DHCP server on that LAN, and is "
-                      "the LAN interface attached to " + bridge + "?"
-                    : " Is a DHCP server on that LAN, and does the host firewall let bridged DHCP through? "
-                      "(iptables -I FORWARD -i " + bridge + " -j ACCEPT)";
+    causes = !bridged ? " Is a DHCP server on that LAN, and is " + bridge + " connected to it?"
+             : probed ? " Bridged traffic passes the host firewall (checked just now): is a DHCP server on that LAN, and is "
+                        "the LAN interface attached to " + bridge + "?"
+                      : " Is a DHCP server on that LAN, and does the host firewall let bridged DHCP through? "
+                        "(iptables -I FORWARD -i " + bridge + " -j ACCEPT)";
   if (silent6 || refused6 || unanswered6) {
     causes += silent6 ? std::string(" Is a DHCPv6 server on that LAN? A router that only advertises SLAAC prefixes gives "
                                     "no address net-dhcp could hand to Docker.") +
-                            (probed ? "" : " Does the host firewall let bridged DHCPv6 through? (ip6tables -I FORWARD -i " +
-                                               bridge + " -j ACCEPT)")
+                            (probed || !bridged ? "" : " Does the host firewall let bridged DHCPv6 through? (ip6tables -I FORWARD -i " +
+                                                          bridge + " -j ACCEPT)")
               : unanswered6 ? std::string(" The DHCPv6 server advertised an address but never answered the REQUEST: "
                                           "is it overloaded, or does something drop the REQUEST on its way?")
                             : " The DHCPv6 server answered but gave no address: does its pool have room for this client?";

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <random>
+
 #include "netlink/namespace.hpp"
 #include "src/endpoint/endpoint.hpp"
-#include "src/endpoint/veth_attachment.hpp"
+#include "src/endpoint/macvlan_attachment.hpp"
 #include "src/support/host_paths.hpp"
 #include "src/transport/netlink_wait.hpp"
 
@@ -19,6 +23,7 @@ class RealHostNetlink final : public HostNetlink {
   explicit RealHostNetlink(netlink::Socket socket) : socket_(std::move(socket)) {}
   Result<netlink::Link> find_link(const std::string& name) override { return netlink::find_link(socket_, name); }
   Result<netlink::Link> find_link(int index) override { return netlink::find_link(socket_, index); }
+  Result<std::vector<netlink::Link>> links() override { return netlink::list_links(socket_); }
   Result<std::vector<netlink::Address>> addresses() override { return netlink::list_addresses(socket_, 0, false); }
   Result<std::vector<netlink::Route>> routes(bool v6) override { return netlink::list_routes(socket_, v6); }
 
@@ -66,11 +71,55 @@ class RealContainerNamespace final : public ContainerNamespace {
 }  // namespace kernel_detail
 
 std::unique_ptr<Attachment> RealKernel::make_attachment(const EndpointConfig& config) {
-  return std::make_unique<VethAttachment>(VethConfig{config.endpoint_id, config.options.bridge, config.bridge_index,
-                                                     config.bridge_mtu, config.mac, config.options.ipv6});
+  return netdhcp::make_attachment(config.endpoint_id, config.options, config.bridge_index, config.bridge_mtu, config.mac,
+                                  config.options.ipv6);
 }
 
-void RealKernel::remove_links_of(const std::string& endpoint_id) { VethAttachment::remove_links_of(endpoint_id); }
+void RealKernel::remove_links_of(const std::string& endpoint_id, const NetworkOptions* options) {
+  remove_leftover_links(endpoint_id, options);
+}
+
+bool RealKernel::is_wireless(const std::string& name) {
+  std::string dir = "/sys/class/net/" + name;
+  return ::access((dir + "/wireless").c_str(), F_OK) == 0 || ::access((dir + "/phy80211").c_str(), F_OK) == 0;
+}
+
+Result<void> RealKernel::try_child(const NetworkOptions& options, int parent_index) {
+  auto socket = netlink::Socket::open();
+  if (!socket) return socket.error();
+  std::random_device random;
+  Result<void> made;
+  std::string name;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, "%06x", random() & 0xffffff);
+    name = std::string("ndk-") + suffix;  // 10 characters; never brought up, so it sends nothing
+    made = options.mode == NetworkMode::Ipvlan
+               ? netlink::create_ipvlan(*socket, name, parent_index, netlink::IpvlanMode::L2)
+               : netlink::create_macvlan(*socket, name, parent_index, MacvlanAttachment::mode_of(options.macvlan_mode));
+    if (made || made.error().errno_value != EEXIST) break;
+  }
+  if (!made) return made;
+  // Deleted here, not on the helper thread: a CreateNetwork right after this one must not find
+  // it among the parent's children.
+  if (auto child = netlink::find_link(*socket, name)) (void)netlink::delete_link(*socket, *child);
+  return {};
+}
+
+Result<void> RealKernel::create_vlan(const std::string& name, int base_index, int vlan_id) {
+  auto socket = netlink::Socket::open();
+  if (!socket) return socket.error();
+  if (auto made = netlink::create_vlan(*socket, name, base_index, vlan_id); !made) return made;
+  auto link = netlink::find_link(*socket, name);
+  if (!link) return link.error();
+  if (auto up = netlink::set_up(*socket, *link, true); !up) {
+    (void)netlink::delete_link(*socket, *link);
+    return up;
+  }
+  return {};
+}
+
+void RealKernel::remove_vlan(const std::string& name) { ChildAttachment::remove_child(name); }
 
 Result<InterfaceInfo> RealKernel::query_interface(const std::string& name) { return netdhcp::query_interface(name); }
 

@@ -35,6 +35,8 @@ class HostNetlink {
   // Errors: the kernel's (ENODEV when there is no such link).
   virtual Result<netlink::Link> find_link(const std::string& name) = 0;
   virtual Result<netlink::Link> find_link(int index) = 0;
+  // Every link of the namespace.
+  virtual Result<std::vector<netlink::Link>> links() = 0;
   // Every IPv4 address of every link.
   virtual Result<std::vector<netlink::Address>> addresses() = 0;
   // The main table's IPv4 (or IPv6) routes.
@@ -67,11 +69,26 @@ class EndpointKernel {
  public:
   virtual ~EndpointKernel() = default;
 
-  // The endpoint's links on the LAN (a veth pair on the network's bridge).
+  // The endpoint's links on the LAN (make_attachment: a veth pair on the network's bridge, or
+  // a macvlan or ipvlan child of its parent).
   virtual std::unique_ptr<Attachment> make_attachment(const EndpointConfig& config) = 0;
   // The links of an endpoint that has no Endpoint object (an unreadable record, a network
-  // that is gone). Off the event loop.
-  virtual void remove_links_of(const std::string& endpoint_id) = 0;
+  // that is gone): those of `options`' mode, or of every mode when it is not known (nullptr).
+  // Off the event loop.
+  virtual void remove_links_of(const std::string& endpoint_id, const NetworkOptions* options) = 0;
+
+  // The parent of a macvlan or ipvlan network (src/endpoint/parent_link.hpp).
+  // A Wi-Fi interface (/sys/class/net/NAME/wireless or phy80211).
+  virtual bool is_wireless(const std::string& name) = 0;
+  // Makes a throw-away child of `options`' kind and mode on link `parent_index` and deletes it at
+  // once, never bringing it up: the kernel's verdict on the parent (no such module, a port of a
+  // bridge, children of the other kind in containers, passthru taken). Errors: the kernel's.
+  virtual Result<void> try_child(const NetworkOptions& options, int parent_index) = 0;
+  // Makes the 802.1q sub-interface `name` (VLAN `vlan_id` of link `base_index`) and brings it up.
+  // Errors: the kernel's (EOPNOTSUPP: no 8021q); nothing is left behind.
+  virtual Result<void> create_vlan(const std::string& name, int base_index, int vlan_id) = 0;
+  // Removes it (the last network on it is gone). Off the event loop.
+  virtual void remove_vlan(const std::string& name) = 0;
 
   // In the host namespace (the daemon's).
   virtual Result<InterfaceInfo> query_interface(const std::string& name) = 0;
@@ -102,7 +119,11 @@ class EndpointKernel {
 class RealKernel final : public EndpointKernel {
  public:
   std::unique_ptr<Attachment> make_attachment(const EndpointConfig& config) override;
-  void remove_links_of(const std::string& endpoint_id) override;
+  void remove_links_of(const std::string& endpoint_id, const NetworkOptions* options) override;
+  bool is_wireless(const std::string& name) override;
+  Result<void> try_child(const NetworkOptions& options, int parent_index) override;
+  Result<void> create_vlan(const std::string& name, int base_index, int vlan_id) override;
+  void remove_vlan(const std::string& name) override;
   Result<InterfaceInfo> query_interface(const std::string& name) override;
   asio::awaitable<Result<void>> wait_for_links_up(std::vector<std::string> names, TimePoint deadline) override;
   asio::awaitable<Result<void>> wait_for_link_local(int index, TimePoint deadline) override;

@@ -58,6 +58,8 @@ std::string Metrics::render(const Gauges& g) const {
   out << "netdhcp_networks " << g.networks << '\n';
   header("netdhcp_endpoints", "gauge", "Container endpoints the daemon manages");
   out << "netdhcp_endpoints " << g.endpoints << '\n';
+  header("netdhcp_endpoints_by_mode", "gauge", "Container endpoints by how they are attached (bridge: veth pairs; macvlan, ipvlan: children of the parent)");
+  for (const auto& [mode, n] : g.endpoints_by_mode) out << "netdhcp_endpoints_by_mode{mode=\"" << mode << "\"} " << n << '\n';
   header("netdhcp_leases", "gauge", "Leases held now, by address family");
   out << "netdhcp_leases{family=\"4\"} " << g.leases4 << "\nnetdhcp_leases{family=\"6\"} " << g.leases6 << '\n';
   header("netdhcp_leases_obtained_total", "counter", "Leases bound where none was held");

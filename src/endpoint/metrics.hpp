@@ -39,6 +39,8 @@ class Metrics {
     std::size_t endpoints = 0;
     std::size_t leases4 = 0;
     std::size_t leases6 = 0;
+    // By network mode: "bridge", "macvlan", "ipvlan" (each rendered, 0 included).
+    std::map<std::string, std::size_t> endpoints_by_mode{{"bridge", 0}, {"macvlan", 0}, {"ipvlan", 0}};
   };
   std::string render(const Gauges& gauges) const;
 

@@ -35,15 +35,7 @@ Result<void> VethAttachment::create() {
     auto container = netlink::find_link(*socket, container_end_);
     if (!host) return host.error();
     if (!container) return container.error();
-    // The container end lives in the host namespace until Docker moves it: it must not learn
-    // routes from router advertisements here (a default route via it would hijack the
-    // host's), and its link-local address should be usable at once for DHCPv6 (no DAD wait).
-    auto here = netlink::Namespace::current();
-    if (!here) return here.error();
-    for (const char* key : {"accept_ra", "autoconf"})
-      if (auto r = netlink::set_interface_sysctl(*here, "ipv6", container_end_, key, "0"); !r) return r.error();
-    if (config_.ipv6)
-      if (auto r = netlink::set_interface_sysctl(*here, "ipv6", container_end_, "accept_dad", "0"); !r) return r.error();
+    if (auto quiet = quiet_container_end(container_end_, config_.ipv6); !quiet) return quiet.error();
     if (auto r = netlink::set_master(*socket, *host, config_.bridge_index); !r) return r.error();
     if (auto r = netlink::set_up(*socket, *host, true); !r) return r.error();
     if (auto r = netlink::set_up(*socket, *container, true); !r) return r.error();
@@ -82,6 +74,7 @@ void VethAttachment::remove_links_of(const std::string& endpoint_id) {
 }
 
 void VethAttachment::describe(boost::json::object& out) const {
+  out["mode"] = "bridge";
   out["bridge"] = config_.bridge;
   out["host_interface"] = host_end_;
 }

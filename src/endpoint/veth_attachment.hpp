@@ -28,6 +28,8 @@ class VethAttachment final : public Attachment {
   void adopt() override { links_made_ = true; }
   void remove() override;
   void describe(boost::json::object& out) const override;
+  bool crosses_bridge() const override { return true; }
+  bool needs_broadcast_replies() const override { return false; }
 
   // Interface names fit IFNAMSIZ (15): "dh-" / "dc-" and 12 characters of the endpoint id.
   static std::string host_end_of(const std::string& endpoint_id) { return "dh-" + endpoint_id.substr(0, 12); }

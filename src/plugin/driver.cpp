@@ -12,6 +12,7 @@
 #include "netlink/route.hpp"
 #include "src/plugin/docker_options.hpp"
 #include "src/endpoint/kernel.hpp"
+#include "src/endpoint/parent_link.hpp"
 #include "src/support/log.hpp"
 #include "src/support/version.hpp"
 
@@ -106,7 +107,7 @@ Result<void> Driver::load() {
   log::info("state: " + std::to_string(networks_.size()) + " network(s) and " + std::to_string(loaded.endpoints.size()) +
             " endpoint(s) from " + store_.dir());
   // A record that could not be read still names its endpoint: remove its links.
-  for (const auto& id : loaded.unreadable_endpoints) kernel_->remove_links_of(id);
+  for (const auto& id : loaded.unreadable_endpoints) kernel_->remove_links_of(id, nullptr);
   // Many endpoints re-adopted at once would all renew at once: spread their first packets
   // (10 ms apart, 1 s for 100).
   Duration delay{0};
@@ -114,15 +115,15 @@ Result<void> Driver::load() {
     auto network = networks_.find(record.network_id);
     if (network == networks_.end()) {
       log::warning("endpoint " + record.endpoint_id.substr(0, 12) + " belongs to an unknown network: removing its links");
-      kernel_->remove_links_of(record.endpoint_id);
+      kernel_->remove_links_of(record.endpoint_id, nullptr);
       store_.remove_endpoint(record.endpoint_id);
       continue;
     }
     const NetworkOptions& options = network->second.options;
-    int bridge_index = 0, bridge_mtu = 1500;
-    if (auto bridge = kernel_->query_interface(options.bridge)) {
-      bridge_index = bridge->index;
-      bridge_mtu = bridge->mtu;
+    int bridge_index = 0, bridge_mtu = 1500;  // the bridge's, or the parent's
+    if (auto lan = kernel_->query_interface(options.lan_interface())) {
+      bridge_index = lan->index;
+      bridge_mtu = lan->mtu;
     }
     EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac,
                           follow_timeout_, kernel_};
@@ -188,27 +189,47 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
   auto host = kernel_->host_netlink();
   if (!host) return DriverError{500, host.error().message};
   HostNetlink& links = **host;
-  auto bridge = links.find_link(o.bridge);
-  if (!bridge)
-    return bad_request("bridge " + o.bridge + " does not exist: create it and attach the LAN interface to it "
-                       "(ip link add " + o.bridge + " type bridge; ip link set ETH master " + o.bridge + ")");
-  if (bridge->kind != "bridge")
-    return bad_request(o.bridge + " is not a bridge (it is " + (bridge->kind.empty() ? "a physical interface" : "a " + bridge->kind) +
-                       "): net-dhcp needs a Linux bridge connected to the LAN");
-  if (auto taken = bridge_taken(network)) return taken;
+  int lan_index = 0;
+  if (o.mode == NetworkMode::Bridge) {
+    auto bridge = links.find_link(o.bridge);
+    if (!bridge)
+      return bad_request("bridge " + o.bridge + " does not exist: create it and attach the LAN interface to it "
+                         "(ip link add " + o.bridge + " type bridge; ip link set ETH master " + o.bridge + "), or attach "
+                         "containers to the LAN interface without a bridge (-o mode=macvlan -o parent=ETH)");
+    if (bridge->kind != "bridge")
+      return bad_request(o.bridge + " is not a bridge (it is " + (bridge->kind.empty() ? "a physical interface" : "a " + bridge->kind) +
+                         "): net-dhcp needs a Linux bridge connected to the LAN, or -o mode=macvlan -o parent=" + o.bridge +
+                         " for macvlan children of it");
+    if (auto taken = bridge_taken(network)) return taken;
+    lan_index = bridge->index;
+  } else {
+    // macvlan, ipvlan: the parent as it is (never changed), then the networks on it, then the
+    // kernel's own verdict on a throw-away child (parent_link.hpp).
+    auto parent = read_parent(links, o.parent);
+    if (!parent) {
+      if (parent.error().errno_value == ENODEV) return bad_request(missing_parent_message(o, false));
+      return DriverError{500, "reading parent " + o.parent + ": " + parent.error().message};
+    }
+    parent->wireless = kernel_->is_wireless(o.parent);
+    if (auto refusal = parent_refusal(*parent, o)) return bad_request(*refusal);
+    if (auto taken = bridge_taken(network)) return taken;
+    if (auto tried = kernel_->try_child(o, parent->link.index); !tried)
+      return bad_request(explain_child_error(tried.error(), o, &*parent));
+    lan_index = parent->link.index;
+  }
   if (!o.ignore_conflicts) {
-    // Another interface (docker0, br-..., a VPN) whose subnet overlaps the bridge's: traffic for
-    // the LAN would be routed there instead.
+    // Another interface (docker0, br-..., a VPN) whose subnet overlaps the bridge's (or the
+    // parent's): traffic for the LAN would be routed there instead.
     auto addresses = links.addresses();
     if (addresses) {
       for (const auto& mine : *addresses) {
-        if (mine.index != bridge->index) continue;
+        if (mine.index != lan_index) continue;
         for (const auto& theirs : *addresses) {
-          if (theirs.index == bridge->index || !prefixes_overlap(mine.prefix, theirs.prefix)) continue;
+          if (theirs.index == lan_index || !prefixes_overlap(mine.prefix, theirs.prefix)) continue;
           if (theirs.prefix.v4_address.octets[0] == 127) continue;
           auto other = links.find_link(theirs.index);
           return bad_request("the subnet " + theirs.prefix.to_string() + " of " + (other ? other->name : "another interface") +
-                             " overlaps " + mine.prefix.to_string() + " on bridge " + o.bridge +
+                             " overlaps " + mine.prefix.to_string() + " on " + o.lan_text() +
                              ": containers could not reach that part of the LAN; change the other network's subnet, "
                              "or pass -o ignore_conflicts=true");
         }
@@ -218,10 +239,17 @@ std::optional<DriverError> Driver::validate(const Network& network, const json::
   return std::nullopt;
 }
 
+// One net-dhcp network per bridge or parent (unless ignore_conflicts), and on a parent never
+// macvlan next to ipvlan, nor anything next to a passthru network: the kernel refuses those.
 std::optional<DriverError> Driver::bridge_taken(const Network& network) const {
-  if (network.options.ignore_conflicts) return std::nullopt;
+  const auto& mine = network.options;
+  auto passthru = [](const NetworkOptions& o) { return o.mode == NetworkMode::Macvlan && o.macvlan_mode == "passthru"; };
   for (const auto& [id, other] : networks_) {
-    if (other.options.bridge != network.options.bridge || id == network.id) continue;
+    const auto& theirs = other.options;
+    if (theirs.lan_interface() != mine.lan_interface() || id == network.id) continue;
+    bool kinds_clash = mine.mode != NetworkMode::Bridge && theirs.mode != NetworkMode::Bridge && mine.mode != theirs.mode;
+    bool whole = passthru(mine) || passthru(theirs);
+    if (mine.ignore_conflicts && !kinds_clash && !whole) continue;
     // Only a network with endpoints is in the way. One without may be state Docker no longer
     // has: `docker network rm` while net-dhcp was stopped succeeds without telling the driver
     // (after ~15 s), and that record must not block the bridge for good.
@@ -229,15 +257,52 @@ std::optional<DriverError> Driver::bridge_taken(const Network& network) const {
     for (const auto& [eid, e] : endpoints_)
       if (e->config().network_id == id) ++endpoints;
     if (endpoints == 0) {
-      log::info("network " + network.id.substr(0, 12) + ": bridge " + network.options.bridge +
-                " is also in net-dhcp network " + id.substr(0, 12) + ", which has no endpoints (removed from Docker while "
-                "net-dhcp was stopped?): not a conflict");
+      log::info("network " + network.id.substr(0, 12) + ": " + mine.lan_text() + " is also in net-dhcp network " +
+                id.substr(0, 12) + ", which has no endpoints (removed from Docker while net-dhcp was stopped?): not a conflict");
       continue;
     }
-    return bad_request("bridge " + network.options.bridge + " is already used by net-dhcp network " + id.substr(0, 12) +
-                       " (" + std::to_string(endpoints) + " endpoint" + (endpoints == 1 ? "" : "s") +
-                       "): use one network per bridge, or -o ignore_conflicts=true");
+    std::string count = std::to_string(endpoints) + " endpoint" + (endpoints == 1 ? "" : "s");
+    const std::string& lan = mine.lan_interface();
+    if (kinds_clash)
+      return bad_request("parent " + lan + " is used by net-dhcp " + std::string(to_string(theirs.mode)) + " network " +
+                         id.substr(0, 12) + " (" + count + "): macvlan and ipvlan cannot share a parent (the kernel refuses one "
+                         "next to the other). Use -o mode=" + std::string(to_string(theirs.mode)) + ", or another parent");
+    if (passthru(theirs))
+      return bad_request("parent " + lan + " is given whole to net-dhcp network " + id.substr(0, 12) +
+                         " (macvlan_mode=passthru, " + count + "): no other network can share it; use another parent");
+    if (whole)
+      return bad_request("macvlan_mode=passthru needs parent " + lan + " to itself, but net-dhcp network " + id.substr(0, 12) +
+                         " has " + count + " on it: use macvlan_mode=bridge, or a parent of its own");
+    if (mine.mode == NetworkMode::Bridge)
+      return bad_request("bridge " + lan + " is already used by net-dhcp network " + id.substr(0, 12) + " (" + count +
+                         "): use one network per bridge, or -o ignore_conflicts=true");
+    return bad_request("parent " + lan + " is already used by net-dhcp network " + id.substr(0, 12) + " (" + count +
+                       "): use one network per parent, or -o ignore_conflicts=true");
   }
+  return std::nullopt;
+}
+
+// parent=IF.VID that does not exist: made as VLAN VID of IF, as Docker's macvlan driver does,
+// and removed with the last network on it (delete_network).
+std::optional<DriverError> Driver::make_vlan_parent(Network& network) {
+  const auto& o = network.options;
+  auto vlan = parse_vlan_name(o.parent);
+  if (!vlan) return std::nullopt;
+  auto host = kernel_->host_netlink();
+  if (!host) return DriverError{500, host.error().message};
+  if (auto existing = (*host)->find_link(o.parent); existing || existing.error().errno_value != ENODEV)
+    return std::nullopt;  // there (made by the user, or by another network): used as it is
+  auto base = read_parent(**host, vlan->base);
+  if (!base) {
+    if (base.error().errno_value == ENODEV) return bad_request(missing_parent_message(o, true));
+    return DriverError{500, "reading " + vlan->base + ": " + base.error().message};
+  }
+  if (auto refusal = vlan_base_refusal(*base, o.parent, *vlan)) return bad_request(*refusal);
+  if (auto made = kernel_->create_vlan(o.parent, base->link.index, vlan->vlan_id); !made)
+    return bad_request(vlan_error_message(made.error(), o.parent, *vlan));
+  network.created_vlan = true;
+  log::info("network " + network.id.substr(0, 12) + ": made the 802.1q sub-interface " + o.parent + " (VLAN " +
+            std::to_string(vlan->vlan_id) + " of " + vlan->base + ")");
   return std::nullopt;
 }
 
@@ -257,8 +322,15 @@ asio::awaitable<DriverResult<json::object>> Driver::create_network(const json::o
                           "lease: add --ipv6 for an IPv6-only network (the LAN needs a DHCPv6 server), or drop --ipv4=false");
   if (auto problem = check_lease_timeout(options->lease_timeout, docker_timeout_)) co_return bad_request(problem->message);
   Network network{id, *options};
-  if (auto problem = validate(network, request)) co_return *problem;
-  if (options->firewall_check) {
+  if (auto problem = make_vlan_parent(network)) co_return *problem;
+  if (auto problem = validate(network, request)) {
+    if (network.created_vlan) kernel_->remove_vlan(options->parent);
+    co_return *problem;
+  }
+  if (options->firewall_check && options->mode != NetworkMode::Bridge) {
+    log::debug("network " + id.substr(0, 12) + " on " + options->lan_text() + ": the firewall probe is about traffic "
+               "bridged through a Linux bridge; a macvlan or ipvlan child's crosses none: not probed");
+  } else if (options->firewall_check) {
     int bridge_index = 0;
     if (auto bridge = kernel_->query_interface(options->bridge)) bridge_index = bridge->index;
     ProbeFamilies families{options->ipv4, options->ipv6};
@@ -270,13 +342,25 @@ asio::awaitable<DriverResult<json::object>> Driver::create_network(const json::o
   }
   networks_[id] = network;
   if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
-  log::info("network " + id.substr(0, 12) + " on bridge " + options->bridge + " (" + families_text(*options) + ")");
+  log::info("network " + id.substr(0, 12) + " on " + options->lan_text() + " (" + families_text(*options) + ")");
   co_return json::object{};
 }
 
 DriverResult<json::object> Driver::delete_network(const json::object& request) {
   std::string id = string_field(request, "NetworkID");
-  if (networks_.erase(id)) {
+  if (auto it = networks_.find(id); it != networks_.end()) {
+    Network gone = std::move(it->second);
+    networks_.erase(it);
+    if (gone.created_vlan) {
+      // The 802.1q sub-interface it made goes with the last network on it.
+      auto heir = std::find_if(networks_.begin(), networks_.end(),
+                               [&](const auto& n) { return n.second.options.lan_interface() == gone.options.parent; });
+      if (heir != networks_.end()) heir->second.created_vlan = true;
+      else {
+        kernel_->remove_vlan(gone.options.parent);
+        log::info("network " + id.substr(0, 12) + ": removing the 802.1q sub-interface " + gone.options.parent + " it made");
+      }
+    }
     if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
     log::info("network " + id.substr(0, 12) + " removed");
   }
@@ -302,6 +386,18 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   if (!requested) co_return bad_request(requested.error().message);
   // Docker refuses an answer that sets a MAC it chose itself: only a MAC of ours is returned.
   bool docker_chose_mac = requested->has_value();
+  const NetworkOptions& options = network->second.options;
+  // ipvlan and passthru children have the parent's MAC: Docker is told none (it would try to
+  // set it), and one Docker asks for cannot be given.
+  const bool own_mac = takes_own_mac(options);
+  if (docker_chose_mac && !own_mac)
+    co_return bad_request(options.mode == NetworkMode::Ipvlan
+                              ? "--mac-address " + (*requested)->to_string() + " cannot be honoured on an ipvlan network: every "
+                                "ipvlan interface has its parent's MAC (" + options.parent + "'s). The DHCP server tells the "
+                                "containers apart by their client identifier; reserve addresses by that, or use -o mode=macvlan"
+                              : "--mac-address " + (*requested)->to_string() + " cannot be honoured with macvlan_mode=passthru: "
+                                "the passthru interface has its parent's MAC, and giving it another would change " +
+                                options.parent + "'s; use macvlan_mode=bridge");
   MacAddress mac = docker_chose_mac ? **requested : mac_for(endpoint_id);
   auto existing = endpoints_.find(endpoint_id);
   std::shared_ptr<Endpoint> endpoint;
@@ -317,11 +413,11 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     ScopeExit done([this, endpoint_id] { creating_.erase(endpoint_id); });
     auto host = kernel_->host_netlink();
     if (!host) co_return DriverError{500, host.error().message};
-    auto bridge = (*host)->find_link(network->second.options.bridge);
-    if (!bridge) co_return bad_request("bridge " + network->second.options.bridge + " no longer exists: " + bridge.error().message);
-    EndpointConfig config{network_id, endpoint_id, network->second.options, bridge->index, bridge->mtu, mac,
-                          follow_timeout_, kernel_};
-    if (Duration wait = pace(config.options.bridge); wait > Duration::zero()) {
+    auto lan = (*host)->find_link(options.lan_interface());  // the bridge, or the parent
+    if (!lan) co_return bad_request(options.lan_text() + " no longer exists: " + lan.error().message);
+    if (!own_mac) mac = lan->mac;
+    EndpointConfig config{network_id, endpoint_id, options, lan->index, lan->mtu, mac, follow_timeout_, kernel_};
+    if (Duration wait = pace(config.options.lan_interface()); wait > Duration::zero()) {
       log::debug("endpoint " + endpoint_id.substr(0, 12) + ": many endpoints starting at once, waiting " +
                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");
       Timer timer(executor_);
@@ -344,7 +440,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   json::object reply_interface;
   if (const auto& lease = endpoint->lease4())
     reply_interface["Address"] = lease->address.to_string() + "/" + std::to_string(lease->prefix_length);
-  if (!docker_chose_mac) reply_interface["MacAddress"] = mac.to_string();
+  if (!docker_chose_mac && own_mac) reply_interface["MacAddress"] = endpoint->config().mac.to_string();
   if (endpoint->lease6())
     reply_interface["AddressIPv6"] = endpoint->lease6()->address.to_string() + "/" + std::to_string(endpoint->prefix6());
   co_return json::object{{"Interface", std::move(reply_interface)}};
@@ -461,6 +557,7 @@ std::string Driver::metrics_text() const {
   for (const auto& [id, e] : endpoints_) {
     if (e->lease4()) ++g.leases4;
     if (e->lease6()) ++g.leases6;
+    ++g.endpoints_by_mode[std::string(to_string(e->config().options.mode))];
   }
   return metrics_.render(g);
 }

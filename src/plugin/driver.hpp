@@ -69,6 +69,7 @@ class Driver {
                                        Duration delay);
   std::optional<DriverError> validate(const Network& network, const json::object& request) const;
   std::optional<DriverError> bridge_taken(const Network& network) const;
+  std::optional<DriverError> make_vlan_parent(Network& network);
 
   // Per bridge: bursts of up to 20 starts, then one every 10 ms (src/pacer.hpp).
   Duration pace(const std::string& bridge);

@@ -115,6 +115,8 @@ class FakeAttachment final : public Attachment {
   void adopt() override;
   void remove() override;
   void describe(boost::json::object& out) const override { out["bridge"] = "fake"; }
+  bool crosses_bridge() const override { return true; }
+  bool needs_broadcast_replies() const override { return false; }
 
  private:
   FakeKernel& kernel_;
@@ -140,7 +142,11 @@ class FakeKernel final : public EndpointKernel {
   std::optional<Error> fail_sends4;      // DHCPv4 sockets opened from now on fail every send
   std::optional<Error> fail_sends6;
   std::map<std::string, int> attachment_creates, attachment_removes;  // by container end
-  std::vector<std::string> links_removed;  // remove_links_of
+  std::vector<std::string> links_removed;  // remove_links_of: endpoint id, and " (bridge)", " (any mode)", ...
+  std::vector<std::string> wireless;       // is_wireless
+  std::optional<Error> fail_try_child;     // try_child fails with this
+  std::optional<Error> fail_vlan;          // create_vlan fails with this (else the VLAN is a host link)
+  std::vector<std::string> vlans_made, vlans_removed;
   int probes = 0;
   int next_index = 100;
 
@@ -217,7 +223,36 @@ class FakeKernel final : public EndpointKernel {
   std::unique_ptr<Attachment> make_attachment(const EndpointConfig& config) override {
     return std::make_unique<FakeAttachment>(*this, config.endpoint_id, config.mac, config.options.bridge);
   }
-  void remove_links_of(const std::string& endpoint_id) override { links_removed.push_back(endpoint_id); }
+  void remove_links_of(const std::string& endpoint_id, const NetworkOptions* options) override {
+    links_removed.push_back(endpoint_id + (options ? " (" + std::string(to_string(options->mode)) + ")" : " (any mode)"));
+  }
+  bool is_wireless(const std::string& name) override {
+    return std::find(wireless.begin(), wireless.end(), name) != wireless.end();
+  }
+  Result<void> try_child(const NetworkOptions&, int) override {
+    if (fail_try_child) return *fail_try_child;
+    return {};
+  }
+  Result<void> create_vlan(const std::string& name, int base_index, int vlan_id) override {
+    if (fail_vlan) return *fail_vlan;
+    vlans_made.push_back(name);
+    netlink::Link link;
+    link.index = next_index++;
+    link.name = name;
+    link.kind = "vlan";
+    link.link = base_index;
+    link.vlan_id = vlan_id;
+    link.mtu = 1500;
+    link.flags = IFF_UP;
+    host_links[name] = link;
+    interfaces[name] = InterfaceInfo{name, link.index, *MacAddress::parse("02:00:00:00:00:02"), 1500, true};
+    return {};
+  }
+  void remove_vlan(const std::string& name) override {
+    vlans_removed.push_back(name);
+    host_links.erase(name);
+    interfaces.erase(name);
+  }
   Result<InterfaceInfo> query_interface(const std::string& name) override {
     auto it = interfaces.find(name);
     if (it == interfaces.end()) return Error{"no interface named " + name + " in this network namespace", ENODEV};
@@ -255,6 +290,11 @@ class FakeHostNetlink final : public HostNetlink {
     for (const auto& [name, link] : kernel_.host_links)
       if (link.index == index) return link;
     return Error{"RTM_GETLINK " + std::to_string(index) + ": No such device", ENODEV};
+  }
+  Result<std::vector<netlink::Link>> links() override {
+    std::vector<netlink::Link> all;
+    for (const auto& [name, link] : kernel_.host_links) all.push_back(link);
+    return all;
   }
   Result<std::vector<netlink::Address>> addresses() override { return kernel_.host_addresses; }
   Result<std::vector<netlink::Route>> routes(bool) override { return kernel_.host_routes; }
