@@ -72,7 +72,6 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
     co_return false;
   }
   std::optional<netlink::Link> moved;
-  Timer retry(executor_);
   // The rename to eth0 follows the move; wait until the interface has its final name and is
   // operationally up again. Docker sets it down while it configures it (libnetwork's
   // AddInterface), and after it sets it up the kernel drops every frame until its link watch
