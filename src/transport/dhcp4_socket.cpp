@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "src/support/background.hpp"
+#include "src/transport/receive.hpp"
 
 namespace netdhcp {
 
@@ -128,17 +129,9 @@ std::optional<Received4> PacketSocket::read() {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(tpacket_auxdata))];
   while (true) {
     sockaddr_ll from{};
-    iovec iov{buffer, sizeof buffer};
     msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
-    if (n < 0) return std::nullopt;  // EAGAIN, or an error the next wait will show again
-    if (msg.msg_flags & MSG_TRUNC) continue;
+    auto n = receive_whole(fd_.get(), buffer, &from, sizeof from, control, msg);
+    if (!n) return std::nullopt;
     bool checksum_ready = true;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA) {
@@ -149,7 +142,7 @@ std::optional<Received4> PacketSocket::read() {
     }
     MacAddress source_mac;
     if (from.sll_halen == 6) std::memcpy(source_mac.octets.data(), from.sll_addr, 6);
-    ByteView packet(buffer, static_cast<std::size_t>(n));
+    ByteView packet(buffer, *n);
     if (ntohs(from.sll_protocol) == ETH_P_ARP) {
       auto arp = parse_arp(packet);
       if (arp) return ReceivedArp{*arp};

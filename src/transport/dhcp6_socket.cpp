@@ -10,6 +10,7 @@
 
 #include "dhcp/router_advert.hpp"
 #include "src/support/log.hpp"
+#include "src/transport/receive.hpp"
 
 namespace netdhcp {
 
@@ -103,23 +104,14 @@ Result<Dhcp6UdpSocket> Dhcp6UdpSocket::open(const InterfaceInfo& interface, Time
 
 std::optional<ReceivedDhcp6> Dhcp6UdpSocket::read() {
   std::byte buffer[8192];
-  while (true) {
-    sockaddr_in6 from{};
-    iovec iov{buffer, sizeof buffer};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
-    if (n < 0) return std::nullopt;
-    // A cut message would parse as a shorter one (its last options lost): not the server's.
-    if (msg.msg_flags & MSG_TRUNC) continue;
-    ReceivedDhcp6 r;
-    r.payload.assign(buffer, buffer + n);
-    std::memcpy(r.source.octets.data(), &from.sin6_addr, 16);
-    return r;
-  }
+  sockaddr_in6 from{};
+  msghdr msg{};
+  auto n = receive_whole(fd_.get(), buffer, &from, sizeof from, {}, msg);
+  if (!n) return std::nullopt;
+  ReceivedDhcp6 r;
+  r.payload.assign(buffer, buffer + *n);
+  std::memcpy(r.source.octets.data(), &from.sin6_addr, 16);
+  return r;
 }
 
 Result<UniqueFd> open_router_advertisement_socket(int index) {
@@ -139,27 +131,17 @@ Result<UniqueFd> open_router_advertisement_socket(int index) {
 std::optional<ReceivedRouterAdvert> read_router_advertisement(int fd) {
   std::byte buffer[1500];  // an RA fits the link MTU; a larger one is cut and skipped
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  while (true) {
-    sockaddr_in6 from{};
-    iovec iov{buffer, sizeof buffer};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
-    if (n < 0) return std::nullopt;
-    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) continue;
-    ReceivedRouterAdvert ra;
-    ra.icmp.assign(buffer, buffer + n);
-    std::memcpy(ra.source.octets.data(), &from.sin6_addr, 16);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int)))
-        std::memcpy(&ra.hop_limit, CMSG_DATA(c), sizeof(int));
-    return ra;
-  }
+  sockaddr_in6 from{};
+  msghdr msg{};
+  auto n = receive_whole(fd, buffer, &from, sizeof from, control, msg);
+  if (!n) return std::nullopt;
+  ReceivedRouterAdvert ra;
+  ra.icmp.assign(buffer, buffer + *n);
+  std::memcpy(ra.source.octets.data(), &from.sin6_addr, 16);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+      std::memcpy(&ra.hop_limit, CMSG_DATA(c), sizeof(int));
+  return ra;
 }
 
 Result<void> Dhcp6UdpSocket::send(const dhcp6::Transmit& transmit) {
