@@ -6,6 +6,10 @@ ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
 # check NAME COMMAND...: passes if the command succeeds.
 check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+# todo NAME COMMAND...: TAP's TODO, a check of what is known not to hold yet (the reason in
+# NAME): "not ok - NAME # TODO" while it fails, "ok - NAME # TODO" once it passes (then make it
+# a check); counted neither way.
+todo() { local name=$1; shift; if "$@"; then echo "ok - $name # TODO passes now: make it a check"; else echo "not ok - $name # TODO"; fi; }
 # require NAME COMMAND...: a precondition of the checks after it; a failure only when it fails
 # (so a wait that timed out is never silently ignored).
 require() { local name=$1; shift; "$@" || not_ok "precondition: $name"; }
