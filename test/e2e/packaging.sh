@@ -17,6 +17,7 @@ SOCKET=/run/docker/plugins/$DRIVER.sock
 PROJECT="ndc$LAB_ID"
 DAEMON_PID=""
 DEB_INSTALLED=""
+PARENT="ndpk${LAB_ID}p"  # a "host NIC" for the macvlan check: a veth whose peer is a port of the lab bridge
 
 pkg_down() {
   [ -f "$LAB_DIR/compose.yml" ] && compose_cmd -p "$PROJECT" -f "$LAB_DIR/compose.yml" down -t 1 >/dev/null 2>&1
@@ -28,6 +29,7 @@ pkg_down() {
   fi
   [ -n "$DAEMON_PID" ] && lab_stop "$DAEMON_PID"
   [ -n "$DEB_INSTALLED" ] && dpkg --purge net-dhcp >/dev/null 2>&1
+  ip link del "$PARENT" 2>/dev/null
   e2e_finish
 }
 
@@ -81,6 +83,24 @@ check "plugin restarted: the running container is re-adopted, same address" \
 docker rm -f "$cid" >/dev/null
 check "plugin restarted: the re-adopted lease is released on removal" lab_wait 10 bash -c "! grep -q ' $addr ' '$LEASES'"
 docker network rm ndplugnet >/dev/null
+# macvlan mode through the plugin: on the host network it sees the parent, and makes its
+# children there.
+ip link add "$PARENT" type veth peer name "ndpk${LAB_ID}q"
+ip link set "ndpk${LAB_ID}q" master "$LAB_BRIDGE" up
+sysctl -qw "net.ipv6.conf.$PARENT.accept_ra=0"
+ip link set "$PARENT" up
+check "plugin: a macvlan network on a host interface (no bridge)" \
+  quiet docker network create --label "$LABEL" -d "$PLUGIN" --ipam-driver null -o mode=macvlan -o parent="$PARENT" ndplugmv
+cid=$(docker run -d --label "$LABEL" --network ndplugmv "$BUSYBOX_IMAGE" sleep 120)
+check "plugin: the macvlan container has a DHCP address" lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0.1'"
+addr=$(docker exec "$cid" ip addr show eth0 | ipv4_of)
+check "plugin: status shows it as a macvlan child of $PARENT" \
+  lab_wait 5 bash -c "'$BIN' status --socket '$plugin_socket' | grep -qE 'eth0 \(dm-[0-9a-f]{12} on $PARENT\) .* $addr/24 .* bound'"
+docker rm -f "$cid" >/dev/null
+check "plugin: the macvlan container's lease is released, its child gone" \
+  lab_wait 10 bash -c "! grep -q ' $addr ' '$LEASES' && ! ip -o link show | grep -qE ' dm-[0-9a-f]{12}@$PARENT:'"
+docker network rm ndplugmv >/dev/null
+ip link del "$PARENT"
 docker plugin disable -f "$PLUGIN" >/dev/null && docker plugin rm -f "$PLUGIN" >/dev/null
 
 # --- the Debian package -----------------------------------------------------------------------
