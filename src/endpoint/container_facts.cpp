@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <fstream>
 
 #include "netdhcp/unique_fd.hpp"
@@ -31,19 +33,45 @@ std::string container_id_from_cgroup(const std::string& pid_dir) {
 
 }  // namespace
 
-std::optional<std::string> read_container_hostname(const std::string& file) {
+namespace {
+
+bool hostname_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+
+const char* file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+std::optional<std::string> read_container_hostname(const std::string& file, std::string* problem) {
+  auto refuse = [&](std::string why) -> std::optional<std::string> {
+    if (problem) *problem = file.substr(file.rfind("/etc/") == std::string::npos ? 0 : file.rfind("/etc/")) + " " + why;
+    return std::nullopt;
+  };
   // O_NONBLOCK: the container may have put a FIFO there, whose open would wait for a writer.
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return std::nullopt;
+  if (!fd) return refuse("cannot be opened");
   struct stat st{};
-  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  if (::fstat(fd.get(), &st) < 0) return refuse("cannot be read");
+  if (!S_ISREG(st.st_mode)) return refuse(std::string("is ") + file_kind(st.st_mode) + ", not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxHostnameFile)
+    return refuse("has " + std::to_string(st.st_size) + " bytes, more than a hostname file's " +
+                  std::to_string(kMaxHostnameFile));
   char buffer[kMaxHostnameFile];
   ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-  if (n <= 0) return std::nullopt;
+  if (n <= 0) return refuse("is empty");
   std::string hostname(buffer, static_cast<std::size_t>(n));
   if (auto newline = hostname.find('\n'); newline != std::string::npos) hostname.resize(newline);
   while (!hostname.empty() && std::isspace(static_cast<unsigned char>(hostname.back()))) hostname.pop_back();
-  if (hostname.empty()) return std::nullopt;
+  if (hostname.empty()) return refuse("is empty");
+  if (hostname.size() > 253 || !std::all_of(hostname.begin(), hostname.end(), hostname_char))
+    return refuse("does not hold a hostname (only letters, digits, '-', '.' and '_', at most 253)");
   return hostname;
 }
 
@@ -64,9 +92,16 @@ std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
     struct stat root{};
     if (::stat((base + "/root").c_str(), &root) < 0 || (root.st_dev == host_root.st_dev && root.st_ino == host_root.st_ino))
       continue;
-    auto hostname = read_container_hostname(base + "/root/etc/hostname");
-    if (!hostname) continue;
-    found = ContainerFacts{*hostname, container_id_from_cgroup(base)};
+    std::string problem;
+    auto hostname = read_container_hostname(base + "/root/etc/hostname", &problem);
+    if (!hostname) {
+      // A regular file of its own that Docker has not written yet is empty: look again. What
+      // the container made unusable stays so: say why, and carry on without its name.
+      if (problem.ends_with("is empty") || problem.ends_with("cannot be opened")) continue;
+      found = ContainerFacts{"", container_id_from_cgroup(base), problem};
+      break;
+    }
+    found = ContainerFacts{*hostname, container_id_from_cgroup(base), ""};
     break;
   }
   ::closedir(proc);

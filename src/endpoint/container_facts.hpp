@@ -13,18 +13,22 @@ namespace netdhcp {
 struct ContainerFacts {
   std::string hostname;  // its /etc/hostname (written by Docker), without trailing white space
   std::string id;        // the 64 hex digits in its cgroup path (/docker/<id>, docker-<id>.scope)
+  // Why its /etc/hostname gave no name ("" when it did): a FIFO, a file over kMaxHostnameFile
+  // bytes, something that is not a hostname. The container controls that file.
+  std::string hostname_problem;
 };
 
 // Looks for a process in the network namespace `ns` that has pivoted into a root of its own
 // (runc's init is in the namespace before it pivots: its /etc/hostname would be the host's).
 // Nothing the container controls can block or grow this: /etc/hostname is opened without
-// blocking, must be a regular file, and at most kMaxHostnameFile bytes of it are read.
-// Returns nothing while no such process runs, or when its hostname is empty or unreadable.
+// blocking, must be a regular file of at most kMaxHostnameFile bytes, and its first line must
+// be a hostname (letters, digits, '-', '.', '_'; at most 253). Returns nothing while no such
+// process runs; a process whose hostname is unusable gives its id and hostname_problem.
 std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns);
 
 // The hostname in the first line of `file` (a path inside a container's root, reached through
-// /proc/PID/root), read as container_facts does. Exposed for the tests.
-std::optional<std::string> read_container_hostname(const std::string& file);
+// /proc/PID/root), read as container_facts does; on nullopt, `problem` (if given) says why.
+std::optional<std::string> read_container_hostname(const std::string& file, std::string* problem = nullptr);
 
 constexpr std::size_t kMaxHostnameFile = 256;  // a hostname is at most 253 bytes (RFC 1035)
 

@@ -30,23 +30,44 @@ TEST_CASE("container hostname: a FIFO does not block", "[facts]") {
   std::string fifo = dir.path + "/hostname";
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
   auto started = std::chrono::steady_clock::now();
-  CHECK_FALSE(read_container_hostname(fifo));
+  std::string problem;
+  CHECK_FALSE(read_container_hostname(fifo, &problem));
+  CHECK(problem.find("is a FIFO, not a regular file") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
 }
 
-// A 64 MB file: only the first kMaxHostnameFile bytes are read, and a hostname that long is
-// not one (no newline within the cap) — it is cut at the cap, never read whole.
-TEST_CASE("container hostname: a huge file is read only up to the cap", "[facts]") {
+// A 64 MB file: refused from its size, never read (a hostname file is a few bytes), and the
+// reason names the size. (Before, its first 256 bytes became the "hostname".)
+TEST_CASE("container hostname: a huge file is refused from its size", "[facts]") {
   TempDir dir;
-  std::string big = dir.path + "/hostname";
+  std::string big = dir.path + "/etc/hostname";
+  REQUIRE(::mkdir((dir.path + "/etc").c_str(), 0755) == 0);
   {
     std::ofstream out(big);
     std::string line(1 << 20, 'a');
     for (int i = 0; i < 64; ++i) out << line;
   }
-  auto hostname = read_container_hostname(big);
-  REQUIRE(hostname);
-  CHECK(hostname->size() == kMaxHostnameFile);
+  std::string problem;
+  CHECK_FALSE(read_container_hostname(big, &problem));
+  CHECK(problem == "/etc/hostname has 67108864 bytes, more than a hostname file's 256");
+}
+
+// Within the size, but not a hostname: NUL bytes (a sparse file), control characters, spaces.
+TEST_CASE("container hostname: what is not a hostname is refused, saying why", "[facts]") {
+  TempDir dir;
+  std::string file = dir.path + "/hostname";
+  for (std::string text : {std::string(200, '\0'), std::string("web\x1b[31m\n"), std::string("two words\n"),
+                           std::string(254, 'a')}) {
+    CAPTURE(text.size());
+    std::ofstream(file, std::ios::trunc) << text;
+    std::string problem;
+    CHECK_FALSE(read_container_hostname(file, &problem));
+    CHECK(problem.find("does not hold a hostname") != std::string::npos);
+  }
+  std::ofstream(file, std::ios::trunc) << std::string(253, 'a') << "\n";
+  CHECK(read_container_hostname(file));
+  std::ofstream(file, std::ios::trunc) << "web-1.lan_x\n";
+  CHECK(read_container_hostname(file) == std::optional<std::string>("web-1.lan_x"));
 }
 
 // Not a regular file, missing, or empty: no hostname.

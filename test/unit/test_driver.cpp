@@ -104,7 +104,7 @@ TEST_CASE("driver runs an endpoint's life through the plugin API", "[driver]") {
   CHECK(text(routes[0].at("Destination")) == "10.1.0.0/16");
   CHECK(text(routes[0].at("NextHop")) == "198.18.0.254");
 
-  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'd')};
+  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'd'), ""};
   f.kernel->move_link(kContainerEnd, kSandbox);
   REQUIRE(run_until(f.io, [&] { return f.kernel->last_wire4()->where == kSandbox; }));
   REQUIRE(run_until(f.io, [&] {

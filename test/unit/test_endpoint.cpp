@@ -228,6 +228,26 @@ TEST_CASE("endpoint create reports a failed attachment", "[endpoint]") {
   CHECK(f.kernel->wires4.empty());
 }
 
+// A container whose /etc/hostname is unusable (a FIFO, a huge file, not a hostname): the
+// endpoint says why in status and the log, learns the container's id, and sends no hostname.
+TEST_CASE("endpoint warns about a container's unusable /etc/hostname and sends none", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  auto ns = f.kernel->start_container(kSandbox);
+  ns->facts = ContainerFacts{"", std::string(64, 'e'), "/etc/hostname is a FIFO, not a regular file"};
+  endpoint->follow_into(kSandbox);
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
+  REQUIRE(run_until(f.io, [&] { return std::string(endpoint->describe().at("container_id").as_string()) == std::string(64, 'e'); }));
+  auto status = endpoint->describe();
+  CHECK(std::string(status.at("last_error").as_string()) ==
+        "the container's /etc/hostname is a FIFO, not a regular file: not sent to the DHCP server");
+  CHECK(status.at("hostname") == "");
+  // No renewal was started for a hostname.
+  f.io.run_for(std::chrono::milliseconds(50));
+  CHECK(count_sent(*f.kernel->last_wire4(), dhcp4::MessageType::Request) == 0);
+}
+
 // Join: once Docker has moved the interface, the same client carries on from a socket inside
 // the container; the container's hostname makes it renew there, and when the server moves it
 // to another address the container's address and default route follow.
@@ -235,7 +255,7 @@ TEST_CASE("endpoint follows into the container and applies the lease there", "[e
   EndpointFixture f;
   auto endpoint = f.created();
   auto ns = f.kernel->start_container(kSandbox);
-  ns->facts = ContainerFacts{"web", std::string(64, 'c')};
+  ns->facts = ContainerFacts{"web", std::string(64, 'c'), ""};
   endpoint->follow_into(kSandbox);
   CHECK(f.phases.back() == EndpointPhase::Joined);
   f.io.poll();  // following: the namespace is there, the interface not yet
@@ -350,7 +370,7 @@ TEST_CASE("endpoint re-adoption keeps a Join that comes during its pacing wait",
   REQUIRE(f.kernel->wires4.size() == 1);
   CHECK(f.kernel->wires4[0]->where == "host");
   // The container starts and Docker moves the interface: followed.
-  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'c')};
+  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'c'), ""};
   f.kernel->move_link(kContainerEnd, kSandbox);
   REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
   CHECK(f.kernel->last_wire4()->where == kSandbox);
@@ -373,7 +393,7 @@ TEST_CASE("endpoint re-adoption of a joined endpoint applies the lease in the co
   f.kernel->add_link(kContainerEnd, record.mac);
   f.kernel->move_link(kContainerEnd, kSandbox);
   auto ns = f.kernel->namespaces[kSandbox];
-  ns->facts = ContainerFacts{"", std::string(64, 'c')};
+  ns->facts = ContainerFacts{"", std::string(64, 'c'), ""};
   std::optional<bool> kept;
   asio::co_spawn(f.io, readopt_into(endpoint, record, Duration::zero(), kept), asio::detached);
   REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
@@ -440,7 +460,7 @@ TEST_CASE("endpoint re-adoption follows a Join whose interface moved during the 
   f.io.poll();
   REQUIRE_FALSE(kept);
   endpoint->follow_into(kSandbox);
-  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'c')};
+  f.kernel->start_container(kSandbox)->facts = ContainerFacts{"", std::string(64, 'c'), ""};
   f.kernel->move_link(kContainerEnd, kSandbox);
   REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
   CHECK(*kept);
