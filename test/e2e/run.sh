@@ -11,7 +11,9 @@ BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
 DRIVER="ndtest-$LAB_ID"
 SOCKET=/run/docker/plugins/$DRIVER.sock
 
+HOLD_RULE=()  # an iptables rule holding one container's frames back, while it is in place
 e2e_down() {
+  [ ${#HOLD_RULE[@]} -gt 0 ] && iptables -D "${HOLD_RULE[@]}" 2>/dev/null
   e2e_remove_labelled
   [ -n "${IPV6_FORWARDING_BEFORE:-}" ] && echo "$IPV6_FORWARDING_BEFORE" > /proc/sys/net/ipv6/conf/all/forwarding
   for n in $(docker network ls -q --filter "driver=$DRIVER" 2>/dev/null); do docker network rm "$n" >/dev/null 2>&1; done
@@ -433,11 +435,19 @@ check "kea: renewals leave through the container's UDP stack (unicast_path udp)"
 eps=[e for n in s[\"networks\"] for e in n[\"endpoints\"] if e[\"container_id\"]==\"$cid\"]; \
 sys.exit(0 if eps and eps[0][\"ipv4\"].get(\"unicast_path\")==\"udp\" else 1)'"
 # The server forgets everything and gives our address to someone else: NAK, new address.
+# The container's frames are held back at the bridge until the thief has the address: else a
+# renewal retransmitted meanwhile (every 250 ms on a 4 s lease) can reach the fresh Kea first,
+# which then hands the address back to the container and refuses the thief (seen in CI).
+mac=$(docker exec "$cid" cat /sys/class/net/eth0/address)
+HOLD_RULE=(FORWARD -m mac --mac-source "$mac" -j DROP)
+iptables -I "${HOLD_RULE[@]}"
 lab_stop "$LAB_KEA4_PID"
 rm -f "$KEA4"
 lab_kea4 4 1 2
 lab_client thief 02:00:00:00:06:01
 ip netns exec "$LAB_NS" "$BIN" lease -i lan0 --request "$addr" > "$OUT/thief" 2>&1
+iptables -D "${HOLD_RULE[@]}"
+HOLD_RULE=()
 check "kea: another client got the forgotten address" grep -q "^$addr/24" "$OUT/thief"
 check "kea: the container's address changed to the new lease" \
   lab_wait 15 bash -c "a=\$(docker exec $cid ip addr show eth0 | awk '/inet / {print \$2}'); [ -n \"\$a\" ] && [ \"\$a\" != '$addr/24' ] && grep -q \"^\${a%/24},\" '$KEA4'"
