@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include "src/support/background.hpp"
+
 namespace netdhcp {
 
 using namespace asio::experimental::awaitable_operators;
@@ -174,6 +176,10 @@ asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path,
     }
   }
   (void)readable.release();  // `watch` owns the descriptor
+  // Closing an inotify instance waits for an SRCU grace period (fsnotify tears its group down
+  // synchronously): 5-25 ms here, which Join, waiting on this event loop for its record, paid in
+  // full. The helper thread closes it (src/support/background.hpp).
+  close_later(watch.release());
   if (!last) {
     struct stat st{};
     if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
