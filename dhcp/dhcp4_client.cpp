@@ -190,6 +190,7 @@ void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination) {
 void Client::start(TimePoint now) {
   counters_ = {};
   lease_.reset();
+  hint_ = config_.address_hint;
   if (config_.previous_address) {
     // RFC 2131 section 3.2: INIT-REBOOT, ask for the address we had.
     state_ = State::Rebooting;
@@ -242,6 +243,7 @@ void Client::send_discover(TimePoint now) {
   state_ = State::Selecting;
   Packet p = new_message(MessageType::Discover, now);
   if (config_.rapid_commit) p.add(option::RapidCommit, {});
+  if (hint_) p.add_address(option::RequestedAddress, *hint_);
   add_request_options(p, config_);
   send(std::move(p), kIpv4Any, kIpv4Broadcast);
   ++counters_.discovers_sent;
@@ -398,6 +400,7 @@ void Client::enter_bound(Lease lease) {
   } else if (reported_) {
     emit(Event::Kind::Renewed, lease);
   } else {
+    hint_.reset();
     emit(Event::Kind::Bound, lease);
   }
   state_ = State::Bound;  // after emit(): the event records where it came from
@@ -420,6 +423,7 @@ void Client::handle_nak(const Packet& nak, TimePoint now) {
   reported_.reset();  // the caller stops using the address; the next lease is a new Bound
   emit(Event::Kind::Nak, lost, message);
   // RFC 2131 section 3.1.5 / 4.4.5: on DHCPNAK, stop using the address and restart at INIT.
+  hint_.reset();
   enter_init(now, nak_backoff(nak_streak_));
 }
 
@@ -481,6 +485,7 @@ void Client::decline(TimePoint now, std::string reason) {
   send(std::move(p), kIpv4Any, kIpv4Broadcast);
   emit(Event::Kind::Declined, *declined, std::move(reason));
   if (reported_ && reported_->address == declined->address) reported_.reset();
+  hint_.reset();
   enter_init(now, kDeclineWait);
 }
 

@@ -44,6 +44,10 @@ struct ClientConfig {
   bool broadcast_flag = false;     // ask servers to broadcast replies (RFC 2131 section 4.1)
   bool arp_probe = false;          // RFC 5227 probe of the address before using it
   std::optional<Ipv4Address> previous_address;  // start in INIT-REBOOT with this address
+  // Asked for in the DISCOVERs (option 50, RFC 2131 section 4.4.1) until a lease is bound or
+  // the server refuses (NAK) or the address is declined: e.g. the address this client's identity
+  // had before. The server may give another.
+  std::optional<Ipv4Address> address_hint;
   std::uint16_t max_message_size = 1500;          // option 57
   Duration initial_delay_max{0};  // random delay before the first DISCOVER (0: none)
 };
@@ -160,6 +164,7 @@ class Client {
   unsigned transmissions_ = 0;    // of the current message
   unsigned nak_streak_ = 0;       // consecutive NAKs, for the backoff
   std::optional<Ipv4Address> requested_address_;
+  std::optional<Ipv4Address> hint_;  // config_.address_hint, until bound, NAKed or declined
   std::optional<Ipv4Address> selected_server_;
   std::optional<Lease> lease_;          // the lease currently held (bound or being renewed)
   std::optional<Lease> pending_lease_;  // acknowledged, being probed

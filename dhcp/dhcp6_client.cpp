@@ -187,6 +187,7 @@ void Client::transmit(TimePoint now) {
     case State::Soliciting:
       m = new_message(MessageType::Solicit, now);
       if (config_.rapid_commit) m.add(option::RapidCommit, {});
+      if (hint_) ia.addresses.push_back(IaAddress{*hint_, 0, 0, std::nullopt});
       m.add(option::IaNa, encode_ia_na(ia));
       add_oro();
       add_fqdn();
@@ -241,6 +242,7 @@ void Client::start(TimePoint now) {
   counters_ = {};
   lease_.reset();
   reported_.reset();
+  hint_ = config_.address_hint;
   Duration delay = initial_solicit_delay(config_, random_);
   if (delay > Duration::zero()) {
     state_ = State::Init;
@@ -466,6 +468,7 @@ void Client::enter_bound(Lease lease) {
   } else if (reported_) {
     emit(Event::Kind::Renewed, lease);
   } else {
+    hint_.reset();
     emit(Event::Kind::Bound, lease);
   }
   state_ = State::Bound;  // after emit(): the event records where it came from

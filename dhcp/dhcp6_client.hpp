@@ -51,6 +51,9 @@ struct ClientConfig {
   std::uint32_t iaid = 0;
   std::string fqdn;  // option 39; empty: not sent
   bool rapid_commit = false;
+  // Put in the SOLICITs' IA_NA (RFC 8415 section 18.2.1: addresses as hints) until a lease is
+  // bound or the address is declined: e.g. the address this client's identity had before.
+  std::optional<Ipv6Address> address_hint;
   Duration initial_delay_max{0};  // RFC 8415 18.2.1 SOL_MAX_DELAY is a SHOULD; 0 = none
   // At least this long before the first SOLICIT (0: none): time for the Router Solicitation
   // that the socket sends first to be answered (see Dhcp6UdpSocket::open).
@@ -161,7 +164,8 @@ class Client {
   Ipv6Address best_advertise_source_;
   std::optional<Lease> lease_;
   std::optional<Lease> reported_;
-  std::optional<Ipv6Address> requested_address_;  // REQUEST after an ADVERTISE or NoBinding
+  std::optional<Ipv6Address> requested_address_;
+  std::optional<Ipv6Address> hint_;  // config_.address_hint, until bound or declined  // REQUEST after an ADVERTISE or NoBinding
   Bytes requested_server_;
   Duration sol_max_rt_;
   Counters counters_;

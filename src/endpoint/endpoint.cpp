@@ -69,7 +69,8 @@ json::object Endpoint::describe() const {
                  {"attachment", std::string(attachment_->kind())},
                  {"interface", interface_name_.empty() ? container_end() : interface_name_},
                  {"mac", config_.mac.to_string()},
-                 {"hostname", hostname_sent_}};
+                 {"hostname", hostname_to_send()},
+                 {"identity", config_.endpoint_options.identity}};
   attachment_->describe(o);
   if (config_.options.ipv4) {
     json::object v4{{"state", state4()}};
@@ -124,6 +125,7 @@ EndpointRecord Endpoint::record() const {
   r.phase = phase_;
   r.sandbox_key = sandbox_key_;
   r.hostname = hostname_sent_;
+  r.endpoint_options = config_.endpoint_options;
   r.container_id = container_id_;
   r.interface = interface_name_;
   r.lease4 = lease4_;
@@ -151,11 +153,18 @@ std::optional<Ipv4Address> Endpoint::gateway4(const dhcp4::Lease& lease) const {
 std::string Endpoint::state4() const { return client4_ ? std::string(dhcp4::to_string(client4_->state())) : "none"; }
 std::string Endpoint::state6() const { return client6_ ? std::string(dhcp6::to_string(client6_->state())) : "none"; }
 
-// The clients, with an identity stable per endpoint (client_identity.hpp), so that a re-adopted
-// endpoint is the same client to the server.
+const std::string& Endpoint::hostname_to_send() const {
+  if (!config_.endpoint_options.hostname.empty()) return config_.endpoint_options.hostname;
+  return hostname_sent_.empty() ? config_.options.hostname : hostname_sent_;
+}
+
+// The clients, with the endpoint's identity (client_identity.hpp: its identity= option's, else
+// its id's), so that a re-adopted or re-created endpoint is the same client to the server.
 void Endpoint::make_clients(int mtu) {
-  std::string hostname = hostname_sent_.empty() ? config_.options.hostname : hostname_sent_;
-  auto configs = client_configs(config_.endpoint_id, config_.options, config_.mac, *attachment_, hostname, mtu);
+  auto configs = client_configs(identity_of(config_.endpoint_id, config_.endpoint_options), config_.options,
+                                config_.mac, *attachment_, hostname_to_send(), mtu);
+  if (configs.v4) configs.v4->address_hint = config_.address_hint4;
+  if (configs.v6) configs.v6->address_hint = config_.address_hint6;
   if (configs.v4) client4_ = std::make_shared<dhcp4::Client>(*configs.v4, make_random());
   if (configs.v6) client6_ = std::make_shared<dhcp6::Client>(*configs.v6, make_random());
 }

@@ -21,6 +21,7 @@
 #include "src/state/network_options.hpp"
 #include "src/support/log_throttle.hpp"
 #include "src/support/spawn.hpp"
+#include "src/state/endpoint_options.hpp"
 #include "src/state/state_store.hpp"
 
 namespace netdhcp {
@@ -36,6 +37,11 @@ struct EndpointConfig {
   Duration follow_timeout = std::chrono::seconds(30);
   // What the endpoint asks of the kernel (kernel.hpp); nullptr: the real one.
   std::shared_ptr<EndpointKernel> kernel;
+  // The user's endpoint options (identity=, hostname=), from CreateEndpoint or the record.
+  EndpointOptions endpoint_options;
+  // The addresses its identity had before on this LAN, asked for in the first DISCOVER/SOLICIT.
+  std::optional<Ipv4Address> address_hint4;
+  std::optional<Ipv6Address> address_hint6;
 };
 
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
@@ -85,6 +91,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   const EndpointConfig& config() const { return config_; }
   EndpointPhase phase() const { return phase_; }
+  const std::string& container_id() const { return container_id_; }
   // Every lease the network has families for (IPv4 unless --ipv4=false, IPv6 with ipv6): what
   // CreateEndpoint waits for.
   bool have_all_leases() const {
@@ -169,6 +176,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   EndpointPhase phase_ = EndpointPhase::Creating;
   std::string sandbox_key_;
   std::string hostname_sent_;  // the container's hostname, once told to the server
+  // What the clients send: the endpoint's hostname= option, else the container's hostname once
+  // learnt, else the network's -o hostname ("" = none).
+  const std::string& hostname_to_send() const;
   std::string container_id_;   // from the cgroup of a process in the container's namespace
   std::string interface_name_; // inside the container (eth0)
   std::string last_error_;

@@ -178,6 +178,10 @@ asio::awaitable<void> Endpoint::learn_container() {
   if (!facts || !*alive || left_) co_return;
   bool learnt_id = !facts->id.empty() && facts->id != container_id_;
   if (learnt_id) container_id_ = facts->id;
+  if (!config_.endpoint_options.hostname.empty()) {  // hostname= wins over the container's
+    if (learnt_id) save();
+    co_return;
+  }
   if (!facts->hostname_problem.empty()) {
     warn("the container's " + facts->hostname_problem + ": not sent to the DHCP server" +
          (config_.options.hostname.empty() ? std::string() : " (it keeps -o hostname=" + config_.options.hostname + ")"));

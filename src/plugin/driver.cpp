@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 
-#include "dhcp/identity.hpp"
 #include "netdhcp/scope_exit.hpp"
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
+#include "src/endpoint/client_identity.hpp"
 #include "src/plugin/docker_options.hpp"
 #include "src/endpoint/kernel.hpp"
 #include "src/endpoint/parent_link.hpp"
@@ -62,14 +62,6 @@ std::string families_text(const NetworkOptions& o) {
   return o.ipv4 && o.ipv6 ? "IPv4 and IPv6" : o.ipv6 ? "IPv6 only" : "IPv4";
 }
 
-// A locally administered unicast MAC derived from the endpoint id (stable across retries).
-MacAddress mac_for(const std::string& endpoint_id) {
-  auto uuid = uuid_from_name("mac:" + endpoint_id);
-  MacAddress mac;
-  mac.octets[0] = 0x02;
-  for (int i = 1; i < 6; ++i) mac.octets[i] = uuid[i];
-  return mac;
-}
 
 // Endpoint ids name files in the state directory: Docker's are 64 hex digits.
 bool valid_endpoint_id(const std::string& id) {
@@ -99,6 +91,7 @@ Result<void> Driver::load() {
   auto loaded = store_.load();
   for (const auto& problem : loaded.problems) log::error("state: " + problem);
   networks_ = std::move(loaded.networks);
+  identities_ = std::move(loaded.identities);
   // Created under a longer --docker-timeout: still served, but docker run may fail on Docker's
   // timeout before net-dhcp's.
   for (const auto& [id, network] : networks_)
@@ -126,7 +119,7 @@ Result<void> Driver::load() {
       bridge_mtu = lan->mtu;
     }
     EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac,
-                          follow_timeout_, kernel_};
+                          follow_timeout_, kernel_, record.endpoint_options};
     auto endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
     spawn(executor_, readopt(this, endpoint, std::move(record), delay), "re-adopting endpoint " + config.endpoint_id.substr(0, 12),
@@ -367,6 +360,43 @@ DriverResult<json::object> Driver::delete_network(const json::object& request) {
   return json::object{};
 }
 
+void Driver::remember_identity(const Endpoint& endpoint) {
+  const EndpointConfig& c = endpoint.config();
+  if (c.endpoint_options.identity.empty() || (!endpoint.lease4() && !endpoint.lease6())) return;
+  IdentityAddresses& a = identities_[IdentityKey{c.options.lan_interface(), c.endpoint_options.identity}];
+  IdentityAddresses before = a;
+  if (endpoint.lease4()) a.v4 = endpoint.lease4()->address;
+  if (endpoint.lease6()) a.v6 = endpoint.lease6()->address;
+  if (before.v4 == a.v4 && before.v6 == a.v6 && before.updated_unix_ms) return;
+  a.updated_unix_ms = to_unix_ms(Clock::now());
+  while (identities_.size() > kMaxRememberedIdentities) {
+    auto oldest = std::min_element(identities_.begin(), identities_.end(), [](const auto& x, const auto& y) {
+      return x.second.updated_unix_ms < y.second.updated_unix_ms;
+    });
+    identities_.erase(oldest);
+  }
+  store_.queue_identities(identities_);
+}
+
+std::optional<std::string> Driver::identity_user(const std::string& endpoint_id, const std::string& identity,
+                                                 const NetworkOptions& options) const {
+  if (identity.empty()) return std::nullopt;
+  const std::string& lan = options.lan_interface();
+  for (const auto& [id, claim] : creating_)
+    if (id != endpoint_id && claim.identity == identity && claim.lan == lan)
+      return id.substr(0, 12) + " (its CreateEndpoint is under way)";
+  for (const auto& [id, endpoint] : endpoints_) {
+    const EndpointConfig& c = endpoint->config();
+    if (id == endpoint_id || c.endpoint_options.identity != identity || c.options.lan_interface() != lan ||
+        endpoint->phase() == EndpointPhase::Left)
+      continue;
+    std::string network = c.network_id.substr(0, 12);
+    std::string container = endpoint->container_id().empty() ? "" : ", container " + endpoint->container_id().substr(0, 12);
+    return id.substr(0, 12) + " (network " + network + container + ", on " + options.lan_text() + ")";
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::object& request) {
   std::string network_id = string_field(request, "NetworkID");
   std::string endpoint_id = string_field(request, "EndpointID");
@@ -382,6 +412,12 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   if (!string_field(interface, "Address").empty() || !string_field(interface, "AddressIPv6").empty())
     co_return bad_request("net-dhcp takes addresses from the LAN's DHCP server, so --ip/--ip6 cannot be honoured: "
                           "reserve an address for the container's MAC on the DHCP server and use --mac-address");
+  EndpointOptions endpoint_options;
+  if (auto* o = request.if_contains("Options"); o && o->is_object()) {
+    auto parsed = parse_endpoint_options(o->as_object());
+    if (!parsed) co_return bad_request(parsed.error().message);
+    endpoint_options = std::move(*parsed);
+  }
   auto requested = requested_mac(request);
   if (!requested) co_return bad_request(requested.error().message);
   // Docker refuses an answer that sets a MAC it chose itself: only a MAC of ours is returned.
@@ -398,7 +434,14 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
                               : "--mac-address " + (*requested)->to_string() + " cannot be honoured with macvlan_mode=passthru: "
                                 "the passthru interface has its parent's MAC, and giving it another would change " +
                                 options.parent + "'s; use macvlan_mode=bridge");
-  MacAddress mac = docker_chose_mac ? **requested : mac_for(endpoint_id);
+  // The frames' MAC: Docker's when it chose one (--mac-address), else the identity's (the
+  // identity= option's, or the endpoint id's); the client id and DUID are the identity's either way.
+  MacAddress mac = docker_chose_mac ? **requested : identity_of(endpoint_id, endpoint_options).mac;
+  if (auto user = identity_user(endpoint_id, endpoint_options.identity, options))
+    co_return DriverError{409, "identity=" + endpoint_options.identity + " is already in use by endpoint " +
+                                   *user + ": two running containers with one identity would be one client to the "
+                                   "DHCP server and fight over one lease. Stop that container first, or give this one "
+                                   "another identity (one running container per identity per LAN)"};
   auto existing = endpoints_.find(endpoint_id);
   std::shared_ptr<Endpoint> endpoint;
   if (existing != endpoints_.end() && existing->second->have_all_leases()) {
@@ -409,14 +452,21 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     co_return DriverError{409, "CreateEndpoint for endpoint " + endpoint_id.substr(0, 12) +
                                    " is already in progress; nothing was changed for this request"};
   } else {
-    creating_.insert(endpoint_id);
+    creating_.emplace(endpoint_id, IdentityClaim{endpoint_options.identity, options.lan_interface()});
     ScopeExit done([this, endpoint_id] { creating_.erase(endpoint_id); });
     auto host = kernel_->host_netlink();
     if (!host) co_return DriverError{500, host.error().message};
     auto lan = (*host)->find_link(options.lan_interface());  // the bridge, or the parent
     if (!lan) co_return bad_request(options.lan_text() + " no longer exists: " + lan.error().message);
     if (!own_mac) mac = lan->mac;
-    EndpointConfig config{network_id, endpoint_id, options, lan->index, lan->mtu, mac, follow_timeout_, kernel_};
+    EndpointConfig config{network_id, endpoint_id, options, lan->index, lan->mtu, mac, follow_timeout_, kernel_,
+                          endpoint_options};
+    if (!endpoint_options.identity.empty()) {
+      if (auto it = identities_.find(IdentityKey{options.lan_interface(), endpoint_options.identity}); it != identities_.end()) {
+        config.address_hint4 = it->second.v4;
+        config.address_hint6 = it->second.v6;
+      }
+    }
     if (Duration wait = pace(config.options.lan_interface()); wait > Duration::zero()) {
       log::debug("endpoint " + endpoint_id.substr(0, 12) + ": many endpoints starting at once, waiting " +
                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");
@@ -437,6 +487,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
       co_return DriverError{500, created.error().message};
     }
   }
+  remember_identity(*endpoint);
   json::object reply_interface;
   if (const auto& lease = endpoint->lease4())
     reply_interface["Address"] = lease->address.to_string() + "/" + std::to_string(lease->prefix_length);
@@ -512,7 +563,10 @@ asio::awaitable<DriverResult<json::object>> Driver::join(const json::object& req
 
 DriverResult<json::object> Driver::leave(const json::object& request) {
   auto it = endpoints_.find(string_field(request, "EndpointID"));
-  if (it != endpoints_.end()) it->second->leave();
+  if (it != endpoints_.end()) {
+    remember_identity(*it->second);  // before the leases go with the RELEASE
+    it->second->leave();
+  }
   return json::object{};
 }
 
@@ -520,6 +574,7 @@ DriverResult<json::object> Driver::delete_endpoint(const json::object& request) 
   std::string endpoint_id = string_field(request, "EndpointID");
   auto it = endpoints_.find(endpoint_id);
   if (it != endpoints_.end()) {
+    remember_identity(*it->second);  // a DeleteEndpoint without Leave (CreateEndpoint undone)
     it->second->remove();
     endpoints_.erase(it);
     store_.remove_endpoint(endpoint_id);

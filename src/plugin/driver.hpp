@@ -83,7 +83,22 @@ class Driver {
   Metrics metrics_;
   std::map<std::string, Network> networks_;
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
-  std::set<std::string> creating_;  // endpoint ids whose CreateEndpoint is under way
+  // Endpoint ids whose CreateEndpoint is under way, with the identity= each claims (if any) on
+  // its LAN interface: a second claim is refused before either exists.
+  struct IdentityClaim {
+    std::string identity;
+    std::string lan;
+  };
+  std::map<std::string, IdentityClaim> creating_;
+  // Which other endpoint (for the message) already has `identity` on a network of the same
+  // bridge or parent as `options`; nullopt when none does, or `identity` is empty. An endpoint
+  // that has left (released its leases) no longer counts.
+  // The addresses of the endpoints with identity=, per LAN (state_store.hpp's IdentityMemory):
+  // noted when an endpoint is leased and when it leaves, saved in the background.
+  void remember_identity(const Endpoint& endpoint);
+  IdentityMemory identities_;
+  std::optional<std::string> identity_user(const std::string& endpoint_id, const std::string& identity,
+                                           const NetworkOptions& options) const;
 };
 
 }  // namespace netdhcp

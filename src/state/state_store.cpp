@@ -216,6 +216,7 @@ json::object record_to_json(const EndpointRecord& e) {
                  {"container_id", e.container_id},
                  {"interface", e.interface},
                  {"prefix6", e.prefix6}};
+  if (!e.endpoint_options.empty()) o["endpoint_options"] = endpoint_options_to_json(e.endpoint_options);
   if (e.lease4) o["lease4"] = lease_to_json(*e.lease4);
   if (e.lease6) o["lease6"] = lease_to_json(*e.lease6);
   return o;
@@ -244,6 +245,11 @@ Result<EndpointRecord> record_from_json(const json::value& value) {
   if (e.prefix6 <= 0 || e.prefix6 > 128) e.prefix6 = 128;
   if (!r.error.empty()) return Error{r.error};
   if (e.endpoint_id.empty() || e.network_id.empty()) return Error{"empty endpoint_id or network_id"};
+  if (auto* eo = o.if_contains("endpoint_options")) {
+    auto options = endpoint_options_from_json(*eo);
+    if (!options) return options.error();
+    e.endpoint_options = std::move(*options);
+  }
   if (auto* l = o.if_contains("lease4")) {
     auto lease = lease4_from_json(*l);
     if (!lease) return lease.error();
@@ -325,6 +331,17 @@ Result<void> StateStore::save_networks(const std::map<std::string, Network>& net
   return write_file_atomically(dir_ + "/networks.json", json::serialize(json::object{{"networks", std::move(list)}}));
 }
 
+void StateStore::queue_identities(const IdentityMemory& memory) const {
+  json::array list;
+  for (const auto& [key, a] : memory) {
+    json::object o{{"lan", key.lan}, {"identity", key.identity}, {"updated_at_unix_ms", a.updated_unix_ms}};
+    if (a.v4) o["ipv4"] = a.v4->to_string();
+    if (a.v6) o["ipv6"] = a.v6->to_string();
+    list.emplace_back(std::move(o));
+  }
+  writer_->write(dir_ + "/identities.json", json::serialize(json::object{{"version", 1}, {"identities", std::move(list)}}));
+}
+
 Result<void> StateStore::save_endpoint(const EndpointRecord& record) const {
   return write_file_atomically(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)));
 }
@@ -349,6 +366,31 @@ StateStore::Loaded StateStore::load() const {
         auto network = network_from_json(n);
         if (!network) loaded.problems.push_back(networks_path + ": " + network.error().message + "; skipped");
         else loaded.networks[network->id] = *network;
+      }
+    }
+  }
+  std::string identities_path = dir_ + "/identities.json";
+  if (auto text = read_file(identities_path)) {
+    boost::system::error_code ec;
+    json::value v = json::parse(*text, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("identities") || !v.at("identities").is_array()) {
+      loaded.problems.push_back(set_aside(identities_path, ec ? ec.message() : "not an identities object") +
+                                "; containers with identity= may get other addresses once");
+    } else {
+      for (const auto& item : v.at("identities").as_array()) {
+        if (!item.is_object()) continue;
+        Reader r{&item.as_object(), {}};
+        IdentityKey key{r.string("lan"), r.string("identity")};
+        IdentityAddresses a;
+        if (auto text4 = r.string("ipv4", false); !text4.empty()) a.v4 = Ipv4Address::parse(text4);
+        if (auto text6 = r.string("ipv6", false); !text6.empty()) a.v6 = Ipv6Address::parse(text6);
+        a.updated_unix_ms = r.integer("updated_at_unix_ms", false);
+        if (!r.error.empty() || key.lan.empty() || key.identity.empty()) {
+          loaded.problems.push_back(identities_path + ": an entry is unusable (" +
+                                    (r.error.empty() ? std::string("empty lan or identity") : r.error) + "); skipped");
+          continue;
+        }
+        loaded.identities[key] = a;
       }
     }
   }

@@ -6,6 +6,7 @@
 // written off the event loop, in batches (state_writer.hpp).
 //
 // Layout:  STATE_DIR/networks.json   STATE_DIR/endpoints/<endpoint id>.json
+//          STATE_DIR/identities.json (the addresses each identity= had, per LAN)
 #pragma once
 
 #include <boost/json.hpp>
@@ -18,6 +19,7 @@
 #include "dhcp/dhcp4_client.hpp"
 #include "dhcp/dhcp6_client.hpp"
 #include "netdhcp/result.hpp"
+#include "src/state/endpoint_options.hpp"
 #include "src/state/network_options.hpp"
 #include "src/state/state_writer.hpp"
 
@@ -52,10 +54,27 @@ struct EndpointRecord {
   std::string hostname;     // the name last sent to the server ("" = the network's option)
   std::string container_id; // once known (for status and log lines)
   std::string interface;    // the interface's name inside the container
+  EndpointOptions endpoint_options;  // identity=, hostname= (CreateEndpoint's options)
   std::optional<dhcp4::Lease> lease4;
   std::optional<dhcp6::Lease> lease6;
   int prefix6 = 128;
 };
+
+// The addresses an identity (the endpoint option identity=NAME) last had on a LAN (a bridge or
+// parent), asked for again when a container with that identity is created anew: a server that
+// forgot the client (Kea deletes a released lease) still gives the address back if it is free.
+struct IdentityKey {
+  std::string lan;       // NetworkOptions::lan_interface()
+  std::string identity;
+  auto operator<=>(const IdentityKey&) const = default;
+};
+struct IdentityAddresses {
+  std::optional<Ipv4Address> v4;
+  std::optional<Ipv6Address> v6;
+  std::int64_t updated_unix_ms = 0;
+};
+using IdentityMemory = std::map<IdentityKey, IdentityAddresses>;
+constexpr std::size_t kMaxRememberedIdentities = 4096;  // the oldest are forgotten first
 
 // Leases hold steady-clock times; on disk they are wall-clock (Unix milliseconds), so that
 // they still mean something after a reboot.
@@ -90,6 +109,8 @@ class StateStore {
   void queue_endpoint(const EndpointRecord& record, StateWriter::Done done = {}) const;
   // Queued likewise, after any queued write of the same record.
   void remove_endpoint(const std::string& endpoint_id) const;
+  // Queued likewise: the whole identities.json (small: at most kMaxRememberedIdentities).
+  void queue_identities(const IdentityMemory& memory) const;
   // Blocks until everything queued is on disk (SIGTERM).
   void flush() const { writer_->flush(); }
   StateWriter::Stats writer_stats() const { return writer_->stats(); }
@@ -101,6 +122,7 @@ class StateStore {
     std::vector<EndpointRecord> endpoints;
     std::vector<std::string> problems;
     std::vector<std::string> unreadable_endpoints;  // ids (from file names) of records set aside
+    IdentityMemory identities;
   };
   Loaded load() const;
 

@@ -115,8 +115,8 @@ TEST_CASE("ipvlan: a client identity of its own per endpoint, and the broadcast 
   auto options = options_of({{"mode", "ipvlan"}, {"parent", "eth1"}, {"ipv6", "true"}});
   auto a = make_attachment(kId, options, 2, 1500, kParentMac, true);
   auto b = make_attachment(kOtherId, options, 2, 1500, kParentMac, true);
-  auto ca = client_configs(kId, options, kParentMac, *a, "web-1", 1500);
-  auto cb = client_configs(kOtherId, options, kParentMac, *b, "web-2", 1500);
+  auto ca = client_configs(endpoint_identity(kId), options, kParentMac, *a, "web-1", 1500);
+  auto cb = client_configs(endpoint_identity(kOtherId), options, kParentMac, *b, "web-2", 1500);
   REQUIRE(ca.v4);
   REQUIRE(cb.v4);
   CHECK(ca.v4->mac == kParentMac);
@@ -135,7 +135,7 @@ TEST_CASE("ipvlan: a client identity of its own per endpoint, and the broadcast 
   CHECK(ca.v6->iaid == iaid_from_name(kId));
   CHECK(cb.v6->duid != ca.v6->duid);
   // The same identity every time: a re-adopted endpoint is the same client.
-  CHECK(client_configs(kId, options, kParentMac, *a, "web-1", 1500).v4->client_id == ca.v4->client_id);
+  CHECK(client_configs(endpoint_identity(kId), options, kParentMac, *a, "web-1", 1500).v4->client_id == ca.v4->client_id);
 
   // What goes on the wire: a DISCOVER with the broadcast bit, option 61 and the parent's MAC.
   dhcp4::Client client(*ca.v4, [] { return 0x12345678u; });
@@ -156,7 +156,7 @@ TEST_CASE("macvlan and veth: the endpoint's MAC, no broadcast flag", "[attachmen
                        std::map<std::string, std::string>{{"parent", "eth1"}}}) {
     auto options = options_of(generic);
     auto attachment = make_attachment(kId, options, 2, 1500, kOwnMac, false);
-    auto configs = client_configs(kId, options, kOwnMac, *attachment, "", 9000);
+    auto configs = client_configs(endpoint_identity(kId), options, kOwnMac, *attachment, "", 9000);
     REQUIRE(configs.v4);
     CHECK(configs.v4->mac == kOwnMac);
     CHECK_FALSE(configs.v4->broadcast_flag);
@@ -168,7 +168,7 @@ TEST_CASE("macvlan and veth: the endpoint's MAC, no broadcast flag", "[attachmen
   auto v6only = options_of({{"parent", "eth1"}, {"ipv6", "true"}});
   v6only.ipv4 = false;
   auto attachment = make_attachment(kId, v6only, 2, 1500, kOwnMac, true);
-  auto configs = client_configs(kId, v6only, kOwnMac, *attachment, "", 1500);
+  auto configs = client_configs(endpoint_identity(kId), v6only, kOwnMac, *attachment, "", 1500);
   CHECK_FALSE(configs.v4);
   CHECK(configs.v6);
 }

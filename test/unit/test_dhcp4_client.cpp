@@ -930,3 +930,51 @@ TEST_CASE("renew now with a new hostname", "[dhcp4]") {
   CHECK(e.kind == Event::Kind::Renewed);
   CHECK(e.lease.acquired_at == h.now);
 }
+
+// RFC 2131 4.4.1: a client may suggest an address in its DISCOVER (option 50). The hint (the
+// address an identity had before) goes into every DISCOVER until a lease is bound, and not
+// after the server refused with a NAK; the server may offer another.
+TEST_CASE("address_hint: option 50 in the DISCOVERs, until bound or NAKed", "[dhcp4]") {
+  ClientConfig config = Harness::default_config();
+  config.address_hint = v4("198.18.0.77");
+  Server server;  // offers 198.18.0.50: the hint is a wish, not a demand
+  {
+    Harness h(config);
+    h.client.start(h.now);
+    Packet first = h.sent_packet();
+    CHECK(first.message_type() == MessageType::Discover);
+    CHECK(first.address_option(option::RequestedAddress) == v4("198.18.0.77"));
+    CHECK(first.ciaddr.is_unspecified());
+    h.advance_to_deadline();
+    Transmit retransmitted = h.sent();
+    CHECK(parse(retransmitted.payload)->address_option(option::RequestedAddress) == v4("198.18.0.77"));
+    h.deliver(server.reply(retransmitted, MessageType::Offer));
+    Transmit request = h.sent();
+    CHECK(parse(request.payload)->address_option(option::RequestedAddress) == server.address);  // the offer's
+    h.deliver(server.reply(request, MessageType::Nak));
+    CHECK(h.event().kind == Event::Kind::Nak);
+    h.advance_to_deadline();
+    Packet after_nak = h.sent_packet();
+    CHECK(after_nak.message_type() == MessageType::Discover);
+    CHECK_FALSE(after_nak.address_option(option::RequestedAddress));
+  }
+  {
+    // Bound to another address: a DISCOVER after the lease expired asks for nothing.
+    Harness h(config);
+    Server short_lease = server;
+    short_lease.lease = 20;
+    h.bind(short_lease);
+    while (h.client.state() != State::Selecting) {
+      h.advance_to_deadline();
+      while (h.client.pop_transmit()) {
+      }
+    }
+    h.advance_to_deadline();
+    Packet later = h.sent_packet();
+    CHECK(later.message_type() == MessageType::Discover);
+    CHECK_FALSE(later.address_option(option::RequestedAddress));
+  }
+  Harness plain;
+  plain.client.start(plain.now);
+  CHECK_FALSE(plain.sent_packet().address_option(option::RequestedAddress));
+}

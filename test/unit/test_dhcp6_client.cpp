@@ -776,3 +776,25 @@ TEST_CASE("DHCPv6 renew now with a new FQDN", "[dhcp6]") {
   CHECK(renew.type == MessageType::Renew);
   CHECK(hex(renew.find(option::ClientFqdn)->data) == "0005" "7765622d32");
 }
+
+// RFC 8415 18.2.1: addresses in a SOLICIT's IA_NA are hints. The address an identity had goes
+// in every SOLICIT until bound; the REQUEST then asks for what the server advertised.
+TEST_CASE("address_hint: the SOLICIT's IA_NA carries it until bound", "[dhcp6]") {
+  ClientConfig config = Harness::default_config();
+  config.address_hint = v6("fd00:18::77");
+  Harness h(config);
+  h.client.start(h.now);
+  Message solicit = h.sent_message();
+  auto ias = solicit.ia_nas();
+  REQUIRE(ias.size() == 1);
+  REQUIRE(ias[0].addresses.size() == 1);
+  CHECK(ias[0].addresses[0].address == v6("fd00:18::77"));
+  CHECK(ias[0].addresses[0].valid_lifetime == 0);
+  h.advance_to_deadline();
+  Message again = h.sent_message();
+  CHECK(again.type == MessageType::Solicit);
+  CHECK(again.ia_nas().at(0).addresses.at(0).address == v6("fd00:18::77"));
+  Harness plain;
+  plain.client.start(plain.now);
+  CHECK(plain.sent_message().ia_nas().at(0).addresses.empty());
+}

@@ -2,10 +2,7 @@
 // over the fake kernel (test/unit/fake_kernel.hpp): the test plays dockerd and the DHCP server.
 #include <catch2/catch.hpp>
 
-#include "src/plugin/driver.hpp"
-#include "src/plugin/plugin_api.hpp"
-#include "test/unit/fake_kernel.hpp"
-#include "test/unit/helpers.hpp"
+#include "test/unit/driver_harness.hpp"
 
 using namespace netdhcp;
 using namespace netdhcp::test;
@@ -17,57 +14,21 @@ const std::string kEndpointId = "55555555555555555555555555555555555555555555555
 const std::string kContainerEnd = "dc-555555555555";
 const std::string kSandbox = "/var/run/docker/netns/5e5e5e5e5e5e";
 
-asio::awaitable<void> request_into(Driver& driver, std::string path, std::string body, std::optional<ApiReply>& out) {
-  out = co_await handle_plugin_request(driver, std::move(path), std::move(body));
-}
-
-struct DriverFixture {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-  std::shared_ptr<FakeKernel> kernel = std::make_shared<FakeKernel>();
-  TempDir state_dir;
-  std::optional<Driver> driver;
-
+struct DriverFixture : DriverHarness {
   DriverFixture() {
     kernel->add_bridge("br-lan");
-    driver.emplace(io.get_executor(), state_dir.path, kDefaultDockerTimeout, kernel);
-    REQUIRE(driver->load().ok());
+    start_driver();
   }
-  ~DriverFixture() { driver.reset(); }  // its state writer is done before the directory goes
-
-  // Sends a request and leaves it running; `reply` is set once it is answered.
-  void send(const std::string& path, const json::object& body, std::optional<ApiReply>& reply) {
-    asio::co_spawn(io, request_into(*driver, path, json::serialize(body), reply), asio::detached);
-  }
-  // Sends a request and waits for its answer.
-  ApiReply call(const std::string& path, const json::object& body) {
-    std::optional<ApiReply> reply;
-    send(path, body, reply);
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    return *reply;
-  }
-  static json::object body_of(const ApiReply& reply) { return json::parse(reply.body).as_object(); }
-
   static json::object create_network(const std::string& id, const std::string& bridge = "br-lan") {
-    return json::object{
-        {"NetworkID", id},
-        {"Options", {{"com.docker.network.generic", {{"bridge", bridge}, {"firewall_check", "false"}}}}},
-        {"IPv4Data", json::array{json::object{{"AddressSpace", "null"}, {"Pool", "0.0.0.0/0"}}}}};
+    return network_request(id, {{"bridge", bridge}, {"firewall_check", "false"}});
   }
   static json::object endpoint_request(const std::string& network_id, const std::string& endpoint_id = kEndpointId) {
-    return json::object{{"NetworkID", network_id}, {"EndpointID", endpoint_id}, {"Interface", json::object{}}};
+    return DriverHarness::endpoint_request(network_id, endpoint_id);
   }
-  // CreateEndpoint answered by the fake server.
   ApiReply create_endpoint(const std::string& network_id, const std::string& endpoint_id = kEndpointId) {
-    std::optional<ApiReply> reply;
-    send("/NetworkDriver.CreateEndpoint", endpoint_request(network_id, endpoint_id), reply);
-    serve_dhcp4(io, *kernel);
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    return *reply;
+    return DriverHarness::create_endpoint(network_id, endpoint_id);
   }
 };
-
-std::string text(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : json::serialize(v); }
 
 }  // namespace
 

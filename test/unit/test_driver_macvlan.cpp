@@ -7,10 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "src/plugin/driver.hpp"
-#include "src/plugin/plugin_api.hpp"
-#include "test/unit/fake_kernel.hpp"
-#include "test/unit/helpers.hpp"
+#include "test/unit/driver_harness.hpp"
 
 using namespace netdhcp;
 using namespace netdhcp::test;
@@ -21,23 +18,11 @@ const std::string kEndpointId = "77777777777777777777777777777777777777777777777
 const std::string kOtherEndpoint = "8888888888888888888888888888888888888888888888888888888888888888";
 const MacAddress kParentMac = *MacAddress::parse("52:54:00:aa:bb:cc");
 
-asio::awaitable<void> request_into(Driver& driver, std::string path, std::string body, std::optional<ApiReply>& out) {
-  out = co_await handle_plugin_request(driver, std::move(path), std::move(body));
-}
-
-struct MacvlanFixture {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-  std::shared_ptr<FakeKernel> kernel = std::make_shared<FakeKernel>();
-  TempDir state_dir;
-  std::optional<Driver> driver;
-
+struct MacvlanFixture : DriverHarness {
   MacvlanFixture() {
     add_parent("eth1");
-    driver.emplace(io.get_executor(), state_dir.path, kDefaultDockerTimeout, kernel);
-    REQUIRE(driver->load().ok());
+    start_driver();
   }
-  ~MacvlanFixture() { driver.reset(); }
 
   // A host interface on the LAN, up.
   netlink::Link& add_parent(const std::string& name, unsigned flags = IFF_UP | IFF_BROADCAST | IFF_RUNNING) {
@@ -51,33 +36,15 @@ struct MacvlanFixture {
     kernel->interfaces[name] = InterfaceInfo{name, link.index, kParentMac, 1500, (flags & IFF_UP) != 0};
     return kernel->host_links[name];
   }
-  ApiReply call(const std::string& path, const json::object& body) {
-    std::optional<ApiReply> reply;
-    asio::co_spawn(io, request_into(*driver, path, json::serialize(body), reply), asio::detached);
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    return *reply;
-  }
-  static json::object network(const std::string& id, json::object generic) {
-    return json::object{{"NetworkID", id},
-                        {"Options", {{"com.docker.network.generic", std::move(generic)}}},
-                        {"IPv4Data", json::array{json::object{{"AddressSpace", "null"}, {"Pool", "0.0.0.0/0"}}}}};
-  }
+  static json::object network(const std::string& id, json::object generic) { return network_request(id, std::move(generic)); }
   ApiReply create_network(const std::string& id, json::object generic) {
     return call("/NetworkDriver.CreateNetwork", network(id, std::move(generic)));
   }
   // CreateEndpoint answered by the fake server.
   ApiReply create_endpoint(const std::string& network_id, const std::string& endpoint_id = kEndpointId,
                            json::object interface = {}) {
-    std::optional<ApiReply> reply;
-    json::object body{{"NetworkID", network_id}, {"EndpointID", endpoint_id}, {"Interface", std::move(interface)}};
-    std::size_t wires = kernel->wires4.size();
-    asio::co_spawn(io, request_into(*driver, "/NetworkDriver.CreateEndpoint", json::serialize(body), reply), asio::detached);
-    REQUIRE(run_until(io, [&] { return kernel->wires4.size() > wires; }));  // this endpoint's wire, not an earlier one
-    serve_dhcp4(io, *kernel);
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    return *reply;
+    return DriverHarness::create_endpoint(network_id, endpoint_id, {}, std::move(interface));
   }
-  static json::object body_of(const ApiReply& reply) { return json::parse(reply.body).as_object(); }
   static std::string error_of(const ApiReply& reply) {
     auto body = body_of(reply);
     return body.contains("Err") ? std::string(body.at("Err").as_string()) : "(no error)";
