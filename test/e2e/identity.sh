@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # End to end, issue 13: a stable identity per container (the endpoint options identity= and
 # hostname=). Real dockerd, `net-dhcp serve`, dnsmasq, then Kea, in the lab's namespaces.
-# The options reach CreateEndpoint as Docker 25+ users give them (docker run --network
-# name=N,driver-opt=K=V), as `docker network connect --driver-opt` gives them (every engine,
-# the only way on 20.10) and through Compose v2 driver_opts. Checks: the same identity re-created
+# The options reach CreateEndpoint as users give them: docker run --network name=N,driver-opt=K=V
+# (CLI 19.03+, both engines), `docker network connect --driver-opt` and Compose v2 driver_opts. Checks: the same identity re-created
 # three times gets the same address (dnsmasq, Kea, IPv6), with the MAC and client id the unit
 # tests pin; another identity another address; `docker compose up --force-recreate` keeps the
 # address; hostname= is in the server's lease from the first exchange and wins over the
@@ -48,25 +47,24 @@ ipv4_of() { awk '/inet / && $NF == "eth0" {split($2, a, "/"); print a[1]; exit}'
 ipv6_of() { awk '/inet6 fd00:18::/ {split($2, a, "/"); print a[1]; exit}'; }
 status_json() { "$BIN" status --socket "$SOCKET" --json; }
 ENGINE_MAJOR=$(engine_major)
-# `docker run --network name=N,driver-opt=K=V` needs the CLI and engine of Docker 25+.
-long_network_syntax() { [ "${ENGINE_MAJOR:-0}" -ge 25 ] 2>/dev/null; }
+# `docker run --network name=N,driver-opt=K=V` is in the CLI since 19.03 (it lowercases K and V);
+# mac-address= inside it needs Docker 25+ (a MAC per network), older engines take --mac-address.
+per_network_mac() { [ "${ENGINE_MAJOR:-0}" -ge 25 ] 2>/dev/null; }
 
 # Starts a detached container NAME on NETWORK with endpoint options OPTS (K=V,K=V), through
-# `docker run --network name=...,driver-opt=...` where the engine has it, else `docker create`
-# and `docker network connect --driver-opt`. Extra docker run arguments follow.
+# `docker run --network name=...,driver-opt=...`. Extra docker run arguments follow.
 start_with() {  # name network opts [docker-run-args...]
   local name=$1 network=$2 opts=$3 spec o
   shift 3
-  if long_network_syntax; then
-    spec="name=$network"
-    IFS=, read -ra o <<< "$opts"
-    for kv in "${o[@]}"; do
-      case $kv in mac-address=*) spec+=",$kv" ;; *) spec+=",driver-opt=$kv" ;; esac
-    done
-    docker run -d --label "$LABEL" --name "$name" --network "$spec" "$@" "$BUSYBOX_IMAGE" sleep 600
-  else
-    connect_with "$name" "$network" "$opts" "$@"
-  fi
+  spec="name=$network"
+  IFS=, read -ra o <<< "$opts"
+  for kv in "${o[@]}"; do
+    case $kv in
+      mac-address=*) if per_network_mac; then spec+=",$kv"; else set -- "$@" --mac-address "${kv#mac-address=}"; fi ;;
+      *) spec+=",driver-opt=$kv" ;;
+    esac
+  done
+  docker run -d --label "$LABEL" --name "$name" --network "$spec" "$@" "$BUSYBOX_IMAGE" sleep 600
 }
 connect_with() {  # name network opts [docker-create-args...]: the network connect way
   local name=$1 network=$2 opts=$3 args=() o
@@ -116,7 +114,6 @@ section() { echo "# --- $* (at $(( $(date +%s) - SECTION_START )) s)"; }
 
 # --- the same identity, three times -------------------------------------------------------
 section "re-created with identity=web (dnsmasq)"
-long_network_syntax || echo "# Docker $ENGINE_MAJOR has no docker run --network name=N,driver-opt=K=V: docker network connect --driver-opt"
 addrs=() addrs6=() macs=()
 for i in 1 2 3; do
   start_with "web$i" ndid identity=web > /dev/null
@@ -179,13 +176,8 @@ gone named
 
 # --- --mac-address with identity ------------------------------------------------------------
 section "--mac-address with identity"
-if long_network_syntax; then
-  start_with fixedmac ndid identity=web,mac-address=02:00:00:00:05:01 > "$OUT/fixedmac" 2>&1 ||
-    sed 's/^/#   /' "$OUT/fixedmac"
-else
-  connect_with fixedmac ndid identity=web --mac-address 02:00:00:00:05:01 > "$OUT/fixedmac" 2>&1 ||
-    sed 's/^/#   /' "$OUT/fixedmac"
-fi
+start_with fixedmac ndid identity=web,mac-address=02:00:00:00:05:01 > "$OUT/fixedmac" 2>&1 ||
+  sed 's/^/#   /' "$OUT/fixedmac"
 fixed_addr=$(address_of fixedmac)
 check "--mac-address with identity=: the frames carry Docker's MAC, the reservation for it holds" \
   bash -c "[ '$(mac_of fixedmac)' = 02:00:00:00:05:01 ] && [ '$fixed_addr' = 198.18.0.60 ]"
@@ -201,9 +193,10 @@ gone bad1
 start_with bad2 ndid "identity=$(printf 'x%.0s' $(seq 70))" > "$OUT/bad2" 2>&1
 check "bad option: an identity over 64 bytes" grep -q "has 70 bytes, more than 64: use a shorter name" "$OUT/bad2"
 gone bad2
-check "bad option: nothing left behind (no endpoint in status, no link)" \
-  bash -c "[ \"\$('$BIN' status --socket '$SOCKET' --json | python3 -c 'import json,sys; print(sum(len(n[\"endpoints\"]) for n in json.load(sys.stdin)[\"networks\"]))')\" = 0 ] &&
-    ! ip -o link show | grep -q ' dh-'"
+# (the links are removed off the event loop: waited for; only this bridge's ports count)
+check "bad option: nothing left behind (no endpoint in status, no link on the bridge)" \
+  lab_wait 5 bash -c "[ \"\$('$BIN' status --socket '$SOCKET' --json | python3 -c 'import json,sys; print(sum(len(n[\"endpoints\"]) for n in json.load(sys.stdin)[\"networks\"]))')\" = 0 ] &&
+    ! ip -o link show master '$LAB_BRIDGE' | grep -q ' dh-'"
 
 # --- kill -9: re-adoption keeps the identity ------------------------------------------------
 section "kill -9 and re-adoption"
