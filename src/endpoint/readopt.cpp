@@ -45,7 +45,10 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
     Timer wait(executor_);
     wait.expires_after(delay);
     co_await wait.async_wait(use_awaitable_tuple);
-    if (!*alive || left_) co_return false;
+    if (!*alive) co_return false;
+    // Left meanwhile (a Leave; DeleteEndpoint follows): kept for DeleteEndpoint to remove the
+    // links; dropped here, that DeleteEndpoint would find nothing and the veth would stay.
+    if (left_) co_return true;
   }
   std::function<void()> resume = [this] {  // not a lambda type: it lives in the coroutine frame
     TimePoint now = Clock::now();
@@ -104,7 +107,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   bool inside = false;  // (no co_await inside &&: GCC 12 fails on it)
   if (kernel_->namespace_exists(sandbox_key_)) inside = co_await follow(sandbox_key_, Clock::now() + 2s);
   if (!*alive) co_return false;
-  if (left_) co_return false;  // Docker deleted it meanwhile
+  if (left_) co_return true;  // left meanwhile: DeleteEndpoint removes it (see above)
   if (!inside) {
     log::info(log_prefix() + "its container is gone (" + sandbox_key_ + "): releasing the lease");
     discard();

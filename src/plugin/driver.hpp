@@ -83,6 +83,9 @@ class Driver {
   Metrics metrics_;
   std::map<std::string, Network> networks_;
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
+  // The most endpoints since the heap was last given back (release_memory()).
+  std::size_t endpoints_peak_ = 0;
+  void release_memory();
   // Endpoint ids whose CreateEndpoint is under way, with the identity= each claims (if any) on
   // its LAN interface: a second claim is refused before either exists.
   struct IdentityClaim {

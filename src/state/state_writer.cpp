@@ -17,8 +17,16 @@ std::string parent_of(const std::string& path) {
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// PATH.tmp with `text`, on disk (fdatasync) before the rename makes it PATH.
-Result<void> write_temporary(const std::string& path, const std::string& text) {
+// From this many files in a batch, one syncfs() of their filesystem puts all the temporary files
+// on disk at once (one journal commit) instead of one fdatasync each (one commit each: 10-16 ms
+// apiece on this ext4, 3.3 s for the 200 records written at SIGTERM, measured by
+// test/e2e/scale.sh). syncfs also flushes whatever else is dirty on that filesystem, which is
+// why a small batch keeps to its own files.
+constexpr std::size_t kSyncfsFrom = 16;
+
+// PATH.tmp with `text`; on disk (fdatasync) before the rename makes it PATH, unless the caller
+// syncs the filesystem itself (`sync` false).
+Result<void> write_temporary(const std::string& path, const std::string& text, bool sync) {
   std::string temporary = path + ".tmp";
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return system_error("writing " + temporary, errno);
@@ -33,7 +41,7 @@ Result<void> write_temporary(const std::string& path, const std::string& text) {
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(fd.get()) < 0) {
+  if (sync && ::fdatasync(fd.get()) < 0) {
     int saved = errno;
     ::unlink(temporary.c_str());
     return system_error("writing " + temporary, saved);
@@ -104,10 +112,30 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
   std::uint64_t written = 0;
   // Every file's new content on disk first, then the renames (and removals), then one fsync of
   // each directory: a crash at any point leaves each file either old or new, never torn.
+  std::size_t texts = 0;
+  for (auto& [path, p] : batch) texts += p.text ? 1 : 0;
+  const bool one_sync = texts >= kSyncfsFrom;
+  std::string sync_dir;
   for (auto& [path, p] : batch) {
     if (p.text) {
-      auto r = write_temporary(path, *p.text);
+      auto r = write_temporary(path, *p.text, !one_sync);
+      if (r && sync_dir.empty()) sync_dir = parent_of(path);
       results.emplace(path, r);
+    }
+  }
+  if (one_sync && !sync_dir.empty()) {
+    // (Every path of a batch is in the state directory: one filesystem.)
+    UniqueFd dir(::open(sync_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::syncfs(dir.get()) < 0) {
+      Result<void> failed = system_error("syncing the state files in " + sync_dir, errno);
+      for (auto& [path, p] : batch)
+        if (p.text && results.at(path)) {
+          ::unlink((path + ".tmp").c_str());  // the old file stays
+          results[path] = failed;
+        }
+    } else {
+      std::lock_guard lock(mutex_);
+      ++stats_.filesystem_syncs;
     }
   }
   for (auto& [path, p] : batch) {

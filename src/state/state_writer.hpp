@@ -1,5 +1,6 @@
 // Writes the state files on a thread of its own, so that no fsync ever runs on the event loop.
-// Each file is still written atomically (PATH.tmp, fdatasync, rename), but everything queued
+// Each file is still written atomically (PATH.tmp, fdatasync, rename; for a batch of many files
+// one syncfs instead of the fdatasyncs), but everything queued
 // while a batch was being written goes out together: the renames of a batch share one fsync of
 // their directory, and a record written again before it reached the disk is written once, with
 // its latest text. A caller that must know its record is on disk before it answers Docker
@@ -43,6 +44,7 @@ class StateWriter {
     std::uint64_t files_written = 0;  // atomic writes done
     std::uint64_t superseded = 0;     // writes replaced by a later one before they were done
     std::uint64_t directory_syncs = 0;
+    std::uint64_t filesystem_syncs = 0;  // batches of many files made durable by one syncfs()
   };
   Stats stats() const;
 

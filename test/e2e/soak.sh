@@ -28,6 +28,7 @@ LOG_LEVEL=${SOAK_LOG_LEVEL:-info}
 LOSS_PERCENT=${LOSS_PERCENT:-30}
 . "$top/test/interop/lab.sh"
 . "$top/test/lib/checks.sh"
+. "$top/test/lib/plugin_api.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "soak: needs root (namespaces, links, iptables)" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "soak: no daemon binary at $BIN" >&2; exit 1; }
@@ -57,8 +58,7 @@ soak_down() {
     for i in $(seq 1 "$N"); do
       eid=$(eid_of "$i")
       [ -e "$STATE/endpoints/$eid.json" ] || continue
-      api /NetworkDriver.Leave "{\"NetworkID\":\"$NET_ID\",\"EndpointID\":\"$eid\"}" >/dev/null
-      api /NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$NET_ID\",\"EndpointID\":\"$eid\"}" >/dev/null
+      leave_and_delete "$NET_ID" "$eid"
     done
     api /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NET_ID\"}" >/dev/null
   fi
@@ -81,21 +81,6 @@ LOG=$LAB_DIR/daemon.log
 KEA4=$LAB_DIR/kea4/leases.csv
 mkdir -p "$OUT/ep"
 
-api() {  # path [json] -> body on stdout
-  local body=${2:-'{}'}
-  curl -s --max-time 30 --unix-socket "$SOCKET" -X POST "http://plugin$1" -d "$body"
-}
-clk_tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
-seconds_of() { awk -v t="$1" -v k="$clk_tck" 'BEGIN {printf "%.1f", t / k}'; }
-rss() { awk '/VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"; }
-fds() { ls "/proc/$DAEMON_PID/fd" | wc -l; }
-metric() {  # name-and-labels-prefix: the sum of the matching samples in /metrics
-  api /metrics | awk -v m="$1" 'index($0, m) == 1 {s += $NF} END {print s + 0}'
-}
-losses() { metric 'netdhcp_lease_losses_total{family="4"'; }
-# Lines per address in Kea's memfile (one per lease written: acquire, each renewal, release).
-kea_counts() { awk -F, '$1 ~ /^198\.18\./ {c[$1]++} END {for (a in c) print a, c[a]}' "$KEA4" | sort; }
 # Lines each endpoint's address gained between two kea_counts files: "address delta" lines.
 kea_deltas() {  # before after
   local i

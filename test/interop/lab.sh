@@ -102,7 +102,8 @@ lab_stop() {  # pid
 }
 
 # Kea DHCPv4 with a memfile lease database in the lab directory. Args: valid renew rebind
-# [pool] [extra subnet json].
+# [pool] [extra subnet json]. LAB_KEA4_SUBNET (198.18.0.0/24) and LAB_KEA_SEVERITY (DEBUG) override the
+# subnet and the log level.
 lab_kea4() {
   local valid=$1 renew=$2 rebind=$3 pool=${4:-198.18.0.100 - 198.18.0.199} extra=${5:-}
   local dir="$LAB_DIR/kea4"
@@ -114,12 +115,12 @@ lab_kea4() {
     "lease-database": { "type": "memfile", "persist": true, "name": "$dir/leases.csv", "lfc-interval": 0 },
     "valid-lifetime": $valid, "renew-timer": $renew, "rebind-timer": $rebind,
     "authoritative": true,
-    "subnet4": [ { "subnet": "198.18.0.0/24", "id": 1,
+    "subnet4": [ { "subnet": "${LAB_KEA4_SUBNET:-198.18.0.0/24}", "id": 1,
                    "pools": [ { "pool": "$pool" } ],
                    "option-data": [ { "name": "routers", "data": "$LAB_SERVER_IP4" },
                                     { "name": "domain-name-servers", "data": "$LAB_SERVER_IP4" },
                                     { "name": "domain-name", "data": "lab.test" } ] $extra } ],
-    "loggers": [ { "name": "kea-dhcp4", "severity": "DEBUG", "debuglevel": 40,
+    "loggers": [ { "name": "kea-dhcp4", "severity": "${LAB_KEA_SEVERITY:-DEBUG}", "debuglevel": 40,
                    "output_options": [ { "output": "$dir/log" } ] } ]
 } }
 JSON

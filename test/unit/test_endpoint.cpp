@@ -34,7 +34,7 @@ struct EndpointFixture {
 
   std::shared_ptr<Endpoint> make(NetworkOptions options = default_options()) {
     EndpointConfig config{"net1", kEndpointId, options, kernel->host_links["br-test"].index, 1500,
-                          *MacAddress::parse("02:00:00:00:05:01"), 30s, kernel};
+                          *MacAddress::parse("02:00:00:00:05:01"), 30s, kernel, {}, {}, {}};
     auto endpoint = std::make_shared<Endpoint>(io.get_executor(), config);
     endpoint->set_persist(persist_to([this](const EndpointRecord& r) {
       phases.push_back(r.phase);
@@ -380,6 +380,30 @@ TEST_CASE("endpoint re-adoption keeps a Join that comes during its pacing wait",
   CHECK(text(status.at("sandbox_key")) == kSandbox);
   CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 0);
   CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+}
+
+// Found by test/e2e/scale.sh: a Leave while re-adoption waits its turn (or follows the
+// container) made readopt() report the endpoint gone, the driver forgot it, and the
+// DeleteEndpoint that came next found nothing: the veth stayed on the bridge.
+TEST_CASE("endpoint re-adoption keeps an endpoint left during its wait, for DeleteEndpoint", "[endpoint][readopt]") {
+  EndpointFixture f;
+  auto record = created_record(EndpointPhase::Joined);
+  record.sandbox_key = kSandbox;
+  auto endpoint = f.make();
+  f.kernel->add_link(kContainerEnd, record.mac);
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  f.kernel->namespaces[kSandbox]->facts = ContainerFacts{"", std::string(64, 'c'), ""};
+  std::optional<bool> kept;
+  asio::co_spawn(f.io, readopt_into(endpoint, record, 300ms, kept), asio::detached);
+  f.io.poll();
+  REQUIRE_FALSE(kept);
+  endpoint->leave();  // Docker's Leave, during the pacing wait
+  REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
+  CHECK(*kept);  // still the driver's: DeleteEndpoint must find it
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
+  endpoint->remove();  // DeleteEndpoint
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  CHECK(endpoint->describe().at("phase") == "left");
 }
 
 // Re-adoption of a joined endpoint whose container still runs: its clients resume inside, and
