@@ -13,6 +13,7 @@
 #include "src/plugin/driver.hpp"
 #include "src/plugin/http_server.hpp"
 #include "netlink/namespace.hpp"
+#include "src/support/background.hpp"
 #include "src/support/log.hpp"
 #include "src/support/version.hpp"
 
@@ -210,6 +211,7 @@ int serve_command(int argc, char** argv) {
     log::info(std::string("signal ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") + ": shutting down");
     (*server)->stop();
     if (metrics) metrics->stop();
+    close_in_parallel_from_now();  // the endpoints' sockets go with the daemon, no veth with them
     driver.save_all();
     io.stop();
   });
