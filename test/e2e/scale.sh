@@ -119,17 +119,16 @@ import os, sys, collections
 pid = sys.argv[1]
 protos = {}
 for name in ('packet', 'netlink', 'unix', 'udp', 'udp6', 'raw', 'raw6', 'tcp', 'tcp6'):
-    for ns_pid in [pid]:
-        try:
-            lines = open(f'/proc/{ns_pid}/net/{name}').read().splitlines()[1:]
-        except OSError:
-            continue
-        for l in lines:
-            f = l.split()
-            # the inode column: packet 9th, netlink 10th, unix 7th, inet 10th
-            col = {'packet': 8, 'netlink': 9, 'unix': 6}.get(name, 9)
-            if len(f) > col:
-                protos[f[col]] = name
+    try:
+        lines = open(f'/proc/{pid}/net/{name}').read().splitlines()[1:]
+    except OSError:
+        continue
+    # the inode column: packet 9th, netlink 10th, unix 7th, inet 10th
+    col = {'packet': 8, 'netlink': 9, 'unix': 6}.get(name, 9)
+    for l in lines:
+        f = l.split()
+        if len(f) > col:
+            protos[f[col]] = name
 kinds = collections.Counter()
 for fd in os.listdir(f'/proc/{pid}/fd'):
     try:
@@ -299,7 +298,6 @@ if [ "$RESTARTS" = 1 ]; then
   answer_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   check "after SIGTERM: all $made re-adopted and bound" lab_wait 120 all_bound
   term_bound_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  lost0=$(losses)
   t0=$(date +%s%N)
   kill -KILL "$DAEMON_PID"
   # The kernel closes a killed process's packet sockets one RCU grace period at a time (10-16

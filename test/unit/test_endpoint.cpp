@@ -382,17 +382,24 @@ TEST_CASE("endpoint re-adoption keeps a Join that comes during its pacing wait",
   CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
 }
 
+// The record of a joined endpoint whose container still runs: the container end was moved into
+// the sandbox before the restart.
+EndpointRecord joined_record_of_running_container(EndpointFixture& f) {
+  auto record = created_record(EndpointPhase::Joined);
+  record.sandbox_key = kSandbox;
+  f.kernel->add_link(kContainerEnd, record.mac);
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  f.kernel->namespaces[kSandbox]->facts = ContainerFacts{"", std::string(64, 'c'), ""};
+  return record;
+}
+
 // Found by test/e2e/scale.sh: a Leave while re-adoption waits its turn (or follows the
 // container) made readopt() report the endpoint gone, the driver forgot it, and the
 // DeleteEndpoint that came next found nothing: the veth stayed on the bridge.
 TEST_CASE("endpoint re-adoption keeps an endpoint left during its wait, for DeleteEndpoint", "[endpoint][readopt]") {
   EndpointFixture f;
-  auto record = created_record(EndpointPhase::Joined);
-  record.sandbox_key = kSandbox;
+  auto record = joined_record_of_running_container(f);
   auto endpoint = f.make();
-  f.kernel->add_link(kContainerEnd, record.mac);
-  f.kernel->move_link(kContainerEnd, kSandbox);
-  f.kernel->namespaces[kSandbox]->facts = ContainerFacts{"", std::string(64, 'c'), ""};
   std::optional<bool> kept;
   asio::co_spawn(f.io, readopt_into(endpoint, record, 300ms, kept), asio::detached);
   f.io.poll();
@@ -410,14 +417,9 @@ TEST_CASE("endpoint re-adoption keeps an endpoint left during its wait, for Dele
 // the lease's address is put back on the interface (a no-op when it is there).
 TEST_CASE("endpoint re-adoption of a joined endpoint applies the lease in the container", "[endpoint][readopt]") {
   EndpointFixture f;
-  auto record = created_record(EndpointPhase::Joined);
-  record.sandbox_key = kSandbox;
+  auto record = joined_record_of_running_container(f);
   auto endpoint = f.make();
-  // The container end was moved before the restart.
-  f.kernel->add_link(kContainerEnd, record.mac);
-  f.kernel->move_link(kContainerEnd, kSandbox);
   auto ns = f.kernel->namespaces[kSandbox];
-  ns->facts = ContainerFacts{"", std::string(64, 'c'), ""};
   std::optional<bool> kept;
   asio::co_spawn(f.io, readopt_into(endpoint, record, Duration::zero(), kept), asio::detached);
   REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
