@@ -50,9 +50,16 @@ Result<Namespace> Namespace::create() {
   return created;
 }
 
+namespace {
+thread_local UniqueFd t_home;  // the thread's own namespace, once it has entered another
+thread_local int t_depth = 0;  // Enters alive on this thread
+}  // namespace
+
 Enter::Enter(const Namespace& target) {
-  original_.reset(::open(kThreadNamespace, O_RDONLY | O_CLOEXEC));
-  if (!original_) {
+  nested_ = t_depth > 0;
+  UniqueFd& back = nested_ ? original_ : t_home;
+  if (!back) back.reset(::open(kThreadNamespace, O_RDONLY | O_CLOEXEC));
+  if (!back) {
     error_ = system_error("opening the current network namespace", errno);
     return;
   }
@@ -61,10 +68,13 @@ Enter::Enter(const Namespace& target) {
     return;
   }
   switched_ = true;
+  ++t_depth;
 }
 
 Enter::~Enter() {
-  if (switched_ && ::setns(original_.get(), CLONE_NEWNET) < 0) {
+  if (!switched_) return;
+  --t_depth;
+  if (::setns((nested_ ? original_ : t_home).get(), CLONE_NEWNET) < 0) {
     std::perror("net-dhcp: cannot return to the original network namespace");
     std::abort();
   }

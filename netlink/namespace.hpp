@@ -41,7 +41,10 @@ class Namespace {
 };
 
 // Switches the calling thread into a namespace for the lifetime of this object, and back.
-// Check ok() before relying on it.
+// Check ok() before relying on it. The way back from the outermost Enter is the thread's home
+// namespace, opened at its first Enter and kept (a renewal enters twice: that open and close
+// were a tenth of the daemon's CPU while renewing); a thread that moves itself by other means
+// (unshare) must do so before its first Enter.
 class Enter {
  public:
   explicit Enter(const Namespace& target);
@@ -52,9 +55,10 @@ class Enter {
   const Error& error() const { return error_; }
 
  private:
-  UniqueFd original_;
+  UniqueFd original_;  // nested: where the outer Enter had the thread; outermost: unused (home)
   Error error_;
   bool switched_ = false;
+  bool nested_ = false;
 };
 
 // Runs `create` inside `target` and returns its result; the thread is back where it was

@@ -135,14 +135,25 @@ EndpointRecord Endpoint::record() const {
 }
 
 void Endpoint::save() const {
-  if (persist_ && !removed_) persist_(record(), nullptr);
+  if (persist_ && !removed_) persist_(record(), nullptr, std::chrono::milliseconds::zero());
+}
+
+// At most 30 s, and at most a quarter of the lease: the lease on disk was at most half gone
+// when it was renewed (T1), so it is still valid when the new one reaches the disk. A kill -9
+// before that loses only the later expiry: re-adoption finds the same address, still leased,
+// and renews it (and learns any options that changed). Only a renewal of the same address
+// from the same server is written this way.
+void Endpoint::save_later(Duration lease_time) const {
+  using std::chrono::milliseconds;
+  auto within = std::min(milliseconds(30'000), std::chrono::duration_cast<milliseconds>(lease_time / 4));
+  if (persist_ && !removed_) persist_(record(), nullptr, within);
 }
 
 asio::awaitable<void> Endpoint::save_durably() {
   if (!persist_ || removed_) co_return;
   auto written = std::make_shared<Timer>(executor_, TimePoint::max());
   OnDisk on_disk = [written, executor = executor_] { asio::post(executor, [written] { written->cancel(); }); };
-  persist_(record(), on_disk);
+  persist_(record(), on_disk, std::chrono::milliseconds::zero());
   co_await written->async_wait(use_awaitable_tuple);
 }
 
@@ -228,12 +239,20 @@ void Endpoint::send_failed(SendErrors& errors, Metrics::Family family, const Err
                  (reported > 1 ? " (" + std::to_string(reported) + " send errors since the last such line)" : ""));
 }
 
+namespace {
+std::string ms(TimePoint from, TimePoint to) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+  return std::to_string(us / 1000) + "." + std::to_string(us % 1000 / 100);
+}
+}  // namespace
+
 asio::awaitable<Result<void>> Endpoint::create() {
   TimePoint started = Clock::now();
   TimePoint deadline = started + config_.options.lease_timeout;
   // Noted before anything exists: a kill -9 from here on leaves a record to clean up by.
   phase_ = EndpointPhase::Creating;
   co_await save_durably();
+  TimePoint recorded = Clock::now();
   if (auto made = attachment_->create(); !made)
     co_return Error{"creating the interfaces for the container: " + made.error().message};
   auto container = kernel_->query_interface(container_end());
@@ -244,8 +263,10 @@ asio::awaitable<Result<void>> Endpoint::create() {
   // A DISCOVER sent before the kernel has processed the new veth's carrier (and enabled the
   // bridge port) is dropped, costing a retransmission (~1 s): wait for it, by netlink event.
   std::vector<std::string> ends = attachment_->links_to_wait_for();
+  TimePoint made = Clock::now();
   auto up = co_await kernel_->wait_for_links_up(ends, deadline);
   if (!up) warn(up.error().message + "; starting DHCP anyway");
+  TimePoint carrier = Clock::now();
   make_clients(container->mtu);
   if (client4_) {
     auto packet_socket = kernel_->open_dhcp4(*container);
@@ -288,8 +309,14 @@ asio::awaitable<Result<void>> Endpoint::create() {
     co_return Error{what};
   }
   if (lease6_) prefix6_ = on_link_prefix6(lease6_->address);
+  TimePoint leased_at = Clock::now();
   phase_ = EndpointPhase::Created;
   co_await save_durably();  // before Docker hears of it: a kill -9 from now on must not lose it
+  if (log::enabled(log::Level::Debug)) {
+    log::debug(log_prefix() + "created in steps (ms): record " + ms(started, recorded) + ", links " +
+               ms(recorded, made) + ", carrier " + ms(made, carrier) + ", leases " + ms(carrier, leased_at) +
+               ", record " + ms(leased_at, Clock::now()));
+  }
   std::string leased;
   if (lease4_) leased = lease4_->address.to_string() + "/" + std::to_string(lease4_->prefix_length);
   if (lease6_) leased += (leased.empty() ? "" : " and ") + lease6_->address.to_string() + "/" + std::to_string(prefix6_);
@@ -407,7 +434,11 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
     metrics_->lease_event(e, lease4_ ? std::optional(Clock::now() - lease4_->acquired_at) : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
-  if (phase_ != EndpointPhase::Creating) save();
+  if (phase_ == EndpointPhase::Creating) return;
+  if (e.kind == Kind::Renewed && previous && previous->address == e.lease.address && previous->server_id == e.lease.server_id)
+    save_later(e.lease.lease_time);  // only the expiry moved
+  else
+    save();
 }
 
 void Endpoint::on_event6(const dhcp6::Event& e) {
@@ -435,7 +466,12 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
                                                                : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
-  if (phase_ != EndpointPhase::Creating) save();
+  if (phase_ == EndpointPhase::Creating) return;
+  if (e.kind == Kind::Renewed && previous && previous->address == e.lease.address &&
+      previous->server_duid == e.lease.server_duid)
+    save_later(e.lease.valid_lifetime);  // only the lifetimes moved
+  else
+    save();
 }
 
 // Keeps the container's addresses (and IPv4 default route) equal to the leases: the plan of

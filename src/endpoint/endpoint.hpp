@@ -53,9 +53,10 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // Called with the endpoint's record whenever something worth keeping across a restart
   // changes (phase, leases, namespace, hostname). Not called once the endpoint is removed.
   // The record is written off the event loop; `on_disk`, when given, is called (on any thread)
-  // once it is durable.
+  // once it is durable. `within` zero: written now; else it may wait that long, to go out with
+  // others (a renewal that kept the address, see on_event4).
   using OnDisk = std::function<void()>;
-  using Persist = std::function<void(const EndpointRecord&, OnDisk on_disk)>;
+  using Persist = std::function<void(const EndpointRecord&, OnDisk on_disk, std::chrono::milliseconds within)>;
   void set_persist(Persist persist) { persist_ = std::move(persist); }
   EndpointRecord record() const;
   // Saves the record and returns once it is on disk: what Docker is told must survive a
@@ -126,6 +127,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
                   void (Endpoint::*on_event)(const EventT&), void (Endpoint::*on_send_error)(const Error&));
   void make_clients(int mtu);
   void save() const;
+  // A change a kill -9 may lose: the record on disk still holds the same address with a lease
+  // that has not expired (it is written before a quarter of the new lease has passed).
+  void save_later(Duration lease_time) const;
   void discard();
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);

@@ -33,39 +33,39 @@ class RealHostNetlink final : public HostNetlink {
 
 class RealContainerNamespace final : public ContainerNamespace {
  public:
-  explicit RealContainerNamespace(netlink::Namespace ns) : ns_(std::move(ns)) {}
+  explicit RealContainerNamespace(netlink::Namespace ns) : ns_(std::make_shared<const netlink::Namespace>(std::move(ns))) {}
 
   Result<std::vector<netlink::Link>> links() override {
-    auto socket = netlink::inside(ns_, [] { return netlink::Socket::open(); });
+    auto socket = netlink::inside(*ns_, [] { return netlink::Socket::open(); });
     if (!socket) return socket.error();
     return netlink::list_links(*socket);
   }
   asio::awaitable<void> wait_for_link_event(TimePoint deadline) override {
-    co_await netdhcp::wait_for_link_event(ns_, deadline);
+    co_await netdhcp::wait_for_link_event(*ns_, deadline);
   }
   Result<std::unique_ptr<Dhcp4Socket>> open_dhcp4(const InterfaceInfo& interface) override {
-    auto packet = netlink::inside(ns_, [&] { return PacketSocket::open(interface); });
+    auto packet = netlink::inside(*ns_, [&] { return PacketSocket::open(interface, ns_); });
     if (!packet) return packet.error();
     return std::unique_ptr<Dhcp4Socket>(std::make_unique<PacketSocket>(std::move(*packet)));
   }
   Result<std::unique_ptr<Dhcp6Socket>> open_dhcp6(const InterfaceInfo& interface, TimePoint deadline,
                                                   bool while_tentative) override {
-    auto udp = netlink::inside(ns_, [&] { return Dhcp6UdpSocket::open(interface, deadline, while_tentative); });
+    auto udp = netlink::inside(*ns_, [&] { return Dhcp6UdpSocket::open(interface, deadline, while_tentative); });
     if (!udp) return udp.error();
     return std::unique_ptr<Dhcp6Socket>(std::make_unique<Dhcp6UdpSocket>(std::move(*udp)));
   }
   Result<UniqueFd> open_router_advertisements(int index) override {
-    return netlink::inside(ns_, [index] { return open_router_advertisement_socket(index); });
+    return netlink::inside(*ns_, [index] { return open_router_advertisement_socket(index); });
   }
   Result<std::vector<std::string>> apply_plan(int index, const AddressPlan& plan) override {
-    auto socket = netlink::inside(ns_, [] { return netlink::Socket::open(); });
+    auto socket = netlink::inside(*ns_, [] { return netlink::Socket::open(); });
     if (!socket) return socket.error();
     return netdhcp::apply_plan(*socket, index, plan);
   }
-  std::optional<ContainerFacts> container_facts() override { return netdhcp::container_facts(ns_); }
+  std::optional<ContainerFacts> container_facts() override { return netdhcp::container_facts(*ns_); }
 
  private:
-  netlink::Namespace ns_;
+  std::shared_ptr<const netlink::Namespace> ns_;  // also held by the packet socket (its unicast renewals)
 };
 
 }  // namespace kernel_detail

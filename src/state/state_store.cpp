@@ -350,6 +350,10 @@ void StateStore::queue_endpoint(const EndpointRecord& record, StateWriter::Done 
   writer_->write(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)), std::move(done));
 }
 
+void StateStore::queue_endpoint_later(const EndpointRecord& record, std::chrono::milliseconds within) const {
+  writer_->write_later(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)), within);
+}
+
 void StateStore::remove_endpoint(const std::string& endpoint_id) const { writer_->remove(endpoint_path(endpoint_id)); }
 
 StateStore::Loaded StateStore::load() const {

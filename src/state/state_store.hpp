@@ -107,6 +107,9 @@ class StateStore {
   // Queued for the writer thread; `done` runs there once the record is on disk (or failed).
   // A record queued again before it was written is written once, with its latest content.
   void queue_endpoint(const EndpointRecord& record, StateWriter::Done done = {}) const;
+  // Queued with no hurry: on disk within `within` (StateWriter::write_later), for a record whose
+  // change a kill -9 may lose (a renewal of the same address).
+  void queue_endpoint_later(const EndpointRecord& record, std::chrono::milliseconds within) const;
   // Queued likewise, after any queued write of the same record.
   void remove_endpoint(const std::string& endpoint_id) const;
   // Queued likewise: the whole identities.json (small: at most kMaxRememberedIdentities).

@@ -1,6 +1,7 @@
 #include "src/state/state_writer.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,6 +50,24 @@ Result<void> write_temporary(const std::string& path, const std::string& text, b
   return {};
 }
 
+// A deferred write (see state_writer.hpp): `text`, padded with spaces to the file's length, over
+// its content in one pwrite of at most a page. False when that cannot be done (no file yet, a
+// text longer than a page, an error): the caller writes it the atomic way.
+constexpr std::size_t kPage = 4096;
+bool write_in_place(const std::string& path, const std::string& text) {
+  if (text.size() > kPage) return false;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return false;
+  struct stat st{};
+  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(kPage)) return false;
+  std::string padded = text;
+  if (padded.size() < static_cast<std::size_t>(st.st_size)) padded.resize(static_cast<std::size_t>(st.st_size), ' ');
+  ssize_t n;
+  do n = ::pwrite(fd.get(), padded.data(), padded.size(), 0);
+  while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(padded.size());
+}
+
 }  // namespace
 
 StateWriter::~StateWriter() {
@@ -66,21 +85,52 @@ void StateWriter::write(const std::string& path, std::string text, Done done) {
 
 void StateWriter::remove(const std::string& path, Done done) { queue(path, std::nullopt, std::move(done)); }
 
+void StateWriter::start_thread() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
 void StateWriter::queue(const std::string& path, std::optional<std::string> text, Done done) {
   {
     std::lock_guard lock(mutex_);
     auto [it, fresh] = pending_.try_emplace(path);
     if (!fresh) ++stats_.superseded;
+    if (later_.erase(path)) ++stats_.superseded;
     it->second.text = std::move(text);
     if (done) it->second.done.push_back(std::move(done));
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    start_thread();
   }
   wake_.notify_one();
 }
 
+void StateWriter::write_later(const std::string& path, std::string text, std::chrono::milliseconds within) {
+  bool earlier = false;
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.deferred;
+    if (auto urgent = pending_.find(path); urgent != pending_.end()) {
+      urgent->second.text = std::move(text);  // goes out now anyway
+      ++stats_.superseded;
+      return;
+    }
+    SteadyTime due = std::chrono::steady_clock::now() + within;
+    earlier = later_.empty() || due < later_due_;
+    if (earlier) later_due_ = due;
+    auto [it, fresh] = later_.try_emplace(path);
+    if (!fresh) ++stats_.superseded;
+    it->second = std::move(text);
+    start_thread();
+  }
+  // Only a deadline earlier than the one the thread sleeps until needs it awake (a wakeup per
+  // renewal was a few percent of the daemon's CPU).
+  if (earlier) wake_.notify_one();
+}
+
 void StateWriter::flush() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return pending_.empty() && !busy_; });
+  ++flushing_;
+  wake_.notify_one();
+  idle_.wait(lock, [this] { return pending_.empty() && later_.empty() && !busy_; });
+  --flushing_;
 }
 
 StateWriter::Stats StateWriter::stats() const {
@@ -91,17 +141,36 @@ StateWriter::Stats StateWriter::stats() const {
 void StateWriter::run() {
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-    if (pending_.empty()) break;  // stopping, and everything is written
+    // Deferred writes go out at their deadline, on flush() and at the end; urgent ones do not
+    // take them along (a CreateEndpoint's record waits for its own file only).
+    auto later_now = [this] {
+      return !later_.empty() && (stopping_ || flushing_ > 0 || std::chrono::steady_clock::now() >= later_due_);
+    };
+    auto work = [&] { return !pending_.empty() || later_now() || stopping_; };
+    if (later_.empty())
+      wake_.wait(lock, work);
+    else
+      wake_.wait_until(lock, later_due_, work);
+    if (!work()) continue;  // woken before the deadline: wait again
+    if (pending_.empty() && later_.empty()) break;  // stopping, and everything is written
     std::map<std::string, Pending> batch;
     batch.swap(pending_);
+    if (later_now()) {
+      for (auto& [path, text] : later_) {
+        Pending& p = batch[path];
+        p.text = std::move(text);
+        p.in_place = true;
+      }
+      later_.clear();
+      ++stats_.deferred_batches;
+    }
     busy_ = true;
     lock.unlock();
     write_batch(batch);
     lock.lock();
     busy_ = false;
     ++stats_.batches;
-    if (pending_.empty()) idle_.notify_all();
+    if (pending_.empty() && later_.empty()) idle_.notify_all();
   }
   idle_.notify_all();
 }
@@ -109,15 +178,23 @@ void StateWriter::run() {
 void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
   std::map<std::string, Result<void>> results;
   std::set<std::string> directories;
-  std::uint64_t written = 0;
+  std::uint64_t written = 0, in_place = 0;
+  for (auto& [path, p] : batch) {
+    if (!p.in_place) continue;
+    p.in_place = p.text && write_in_place(path, *p.text);
+    if (p.in_place) {
+      results.emplace(path, Result<void>{});
+      ++in_place;
+    }
+  }
   // Every file's new content on disk first, then the renames (and removals), then one fsync of
   // each directory: a crash at any point leaves each file either old or new, never torn.
   std::size_t texts = 0;
-  for (auto& [path, p] : batch) texts += p.text ? 1 : 0;
+  for (auto& [path, p] : batch) texts += p.text && !p.in_place ? 1 : 0;
   const bool one_sync = texts >= kSyncfsFrom;
   std::string sync_dir;
   for (auto& [path, p] : batch) {
-    if (p.text) {
+    if (p.text && !p.in_place) {
       auto r = write_temporary(path, *p.text, !one_sync);
       if (r && sync_dir.empty()) sync_dir = parent_of(path);
       results.emplace(path, r);
@@ -129,7 +206,7 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
     if (!dir || ::syncfs(dir.get()) < 0) {
       Result<void> failed = system_error("syncing the state files in " + sync_dir, errno);
       for (auto& [path, p] : batch)
-        if (p.text && results.at(path)) {
+        if (p.text && !p.in_place && results.at(path)) {
           ::unlink((path + ".tmp").c_str());  // the old file stays
           results[path] = failed;
         }
@@ -139,6 +216,7 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
     }
   }
   for (auto& [path, p] : batch) {
+    if (p.in_place) continue;
     if (p.text) {
       if (!results.at(path)) continue;
       if (::rename((path + ".tmp").c_str(), path.c_str()) < 0) {
@@ -161,6 +239,7 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
   {
     std::lock_guard lock(mutex_);
     stats_.files_written += written;
+    stats_.written_in_place += in_place;
     stats_.directory_syncs += directories.size();
   }
   for (auto& [path, p] : batch)

@@ -1,13 +1,24 @@
 // Writes the state files on a thread of its own, so that no fsync ever runs on the event loop.
 // Each file is still written atomically (PATH.tmp, fdatasync, rename; for a batch of many files
-// one syncfs instead of the fdatasyncs), but everything queued
-// while a batch was being written goes out together: the renames of a batch share one fsync of
-// their directory, and a record written again before it reached the disk is written once, with
-// its latest text. A caller that must know its record is on disk before it answers Docker
-// (CreateEndpoint, Join) passes a callback; it runs on the writer thread once the batch that
-// holds that text is durable.
+// one syncfs instead of the fdatasyncs), but everything queued while a batch was being written
+// goes out together: the renames of a batch share one fsync of their directory, and a record
+// written again before it reached the disk is written once, with its latest text. A caller that
+// must know its record is on disk before it answers Docker (CreateEndpoint, Join) passes a
+// callback; it runs on the writer thread once the batch that holds that text is durable.
+//
+// Writes that need no hurry (a renewal that kept the address: a kill -9 that loses it loses
+// only a later expiry, see Endpoint::on_event4) are queued with write_later(): they wait for
+// their deadline, then all of them go out in one batch, each over the file's old content in
+// place: one pwrite() of one page at offset 0, padded with spaces (JSON's whitespace) to the old
+// length, so that no kill -9 can tear it (the kernel checks for a fatal signal between pages),
+// with no new inode, rename, fdatasync or directory fsync. The file is on disk when the kernel
+// writes it back; a host crash before that loses the renewal with the containers it described.
+// A thousand endpoints renewing had cost a temporary file, an fdatasync and a directory fsync per
+// renewal: most of the daemon's CPU while renewing (test/e2e/scale.sh, with perf). A file that
+// does not exist yet, or a text longer than a page, is written the atomic way.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -34,9 +45,14 @@ class StateWriter {
 
   // Queues `text` as the new content of `path`; replaces a queued write or removal of it.
   void write(const std::string& path, std::string text, Done done = {});
+  // Queues `text` for `path` with no hurry: on disk at the latest `within` from now, together
+  // with every other such write then waiting, or sooner on flush() or destruction. A queued
+  // write or removal of `path` takes the text and keeps its own urgency; a write_later already
+  // queued keeps its earlier deadline (a record rewritten at every renewal still gets out).
+  void write_later(const std::string& path, std::string text, std::chrono::milliseconds within);
   // Queues the removal of `path` (missing already: fine); replaces a queued write of it.
   void remove(const std::string& path, Done done = {});
-  // Blocks until everything queued before the call is on disk (SIGTERM, tests).
+  // Blocks until everything queued before the call is on disk, write_later's too (SIGTERM, tests).
   void flush();
 
   struct Stats {
@@ -45,6 +61,9 @@ class StateWriter {
     std::uint64_t superseded = 0;     // writes replaced by a later one before they were done
     std::uint64_t directory_syncs = 0;
     std::uint64_t filesystem_syncs = 0;  // batches of many files made durable by one syncfs()
+    std::uint64_t deferred = 0;          // write_later() calls
+    std::uint64_t deferred_batches = 0;  // batches that took the deferred writes out
+    std::uint64_t written_in_place = 0;  // deferred writes done over the old content
   };
   Stats stats() const;
 
@@ -52,15 +71,21 @@ class StateWriter {
   struct Pending {
     std::optional<std::string> text;  // nullopt: remove the file
     std::vector<Done> done;
+    bool in_place = false;  // a deferred write: over the old content (see above)
   };
+  using SteadyTime = std::chrono::steady_clock::time_point;
   void queue(const std::string& path, std::optional<std::string> text, Done done);
+  void start_thread();
   void run();
   void write_batch(std::map<std::string, Pending>& batch);
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
-  std::map<std::string, Pending> pending_;
+  std::map<std::string, Pending> pending_;    // to write now
+  std::map<std::string, std::string> later_;  // write_later's, until later_due_ (or a flush)
+  SteadyTime later_due_{};
+  int flushing_ = 0;   // flush() calls waiting: the deferred writes go out now
   bool busy_ = false;  // a batch is being written
   bool stopping_ = false;
   Stats stats_;

@@ -98,7 +98,7 @@ void Dhcp4Socket::prepare(const dhcp4::Client& client) {
   }
 }
 
-Result<PacketSocket> PacketSocket::open(const InterfaceInfo& interface) {
+Result<PacketSocket> PacketSocket::open(const InterfaceInfo& interface, std::shared_ptr<const netlink::Namespace> netns) {
   // Protocol 0 until bind(): no packet is queued before the filter is in place.
   UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) {
@@ -117,8 +117,6 @@ Result<PacketSocket> PacketSocket::open(const InterfaceInfo& interface) {
   address.sll_ifindex = interface.index;
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
     return system_error("binding the packet socket to " + interface.name, errno);
-  std::optional<netlink::Namespace> netns;
-  if (auto current = netlink::Namespace::current()) netns = std::move(*current);
   return PacketSocket(std::move(fd), interface, std::move(netns));
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -75,10 +76,13 @@ class NeighbourCache {
 class PacketSocket final : public Dhcp4Socket {
  public:
   // Opens it in the calling thread's network namespace (enter the container's first, with
-  // netlink::inside), and remembers that namespace: the UDP sockets for unicast renewals are
-  // made there too, where the leased address is configured.
+  // netlink::inside). `netns` is that namespace when it is not the daemon's own: the UDP
+  // sockets for unicast renewals are made there too, where the leased address is configured.
+  // Shared with the endpoint's other uses of the namespace, not opened again: one fd less per
+  // endpoint. Null: made in the thread's namespace at the time (the host end of a veth).
   // Errors: socket(), filter attachment or bind() failed (e.g. no CAP_NET_RAW).
-  static Result<PacketSocket> open(const InterfaceInfo& interface);
+  static Result<PacketSocket> open(const InterfaceInfo& interface,
+                                   std::shared_ptr<const netlink::Namespace> netns = nullptr);
   PacketSocket(PacketSocket&&) = default;
   PacketSocket& operator=(PacketSocket&&) = default;
   ~PacketSocket() override;
@@ -91,14 +95,14 @@ class PacketSocket final : public Dhcp4Socket {
   void learn_neighbour(Ipv4Address ip, MacAddress mac) override { neighbours_.learn(ip, mac); }
 
  private:
-  explicit PacketSocket(UniqueFd fd, InterfaceInfo interface, std::optional<netlink::Namespace> netns)
+  explicit PacketSocket(UniqueFd fd, InterfaceInfo interface, std::shared_ptr<const netlink::Namespace> netns)
       : fd_(std::move(fd)), interface_(std::move(interface)), netns_(std::move(netns)) {}
   Result<void> send_frame(std::uint16_t ethertype, MacAddress destination, ByteView packet);
   bool send_udp(const dhcp4::Transmit& transmit);
 
   UniqueFd fd_;
   InterfaceInfo interface_;
-  std::optional<netlink::Namespace> netns_;  // where the interface is (and the address, once bound)
+  std::shared_ptr<const netlink::Namespace> netns_;  // where the interface is (and the address, once bound)
   NeighbourCache neighbours_;
   const char* last_unicast_path_ = "raw";
 };

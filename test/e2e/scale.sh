@@ -3,13 +3,18 @@
 # drives it (CreateEndpoint; Join with a namespace of the test's own as the SandboxKey; the
 # container end moved in, renamed eth0, given its address, set up), against Kea on a /22 in a lab
 # namespace (test/interop/lab.sh). No Docker. Phases, each with checks and figures:
-#   1. create and join N endpoints, SCALE_PARALLEL at a time: all leased, distinct addresses;
-#      CreateEndpoint and Join p50/p99; RSS, fds (and of what kind), state bytes per endpoint
+#   1. create and join N endpoints, SCALE_PARALLEL at a time, the last SCALE_SERIAL of them one at
+#      a time: all leased, distinct addresses; CreateEndpoint and Join p50/p99 of both (one at a
+#      time: what one request costs with N-1 endpoints there; PARALLEL at a time: that plus the
+#      wait behind the others, latency = PARALLEL / throughput); RSS, fds (and of what kind),
+#      state bytes per endpoint
 #   2. renewals: SCALE_LEASE-second leases (T1 half of it) for SCALE_RENEW_SECONDS: every lease
 #      renewed at Kea on time, none lost, every address still on its eth0; the daemon's CPU and
 #      wakeups (context switches, all threads) over the window
-#   3. restarts: SIGTERM (every record written at exit) and start again, then kill -9 and start
-#      again: the time to exit, to answer again, until all N are bound once more
+#   3. restarts: kill -9 right after the renewals (every record on disk still has its address and
+#      an unexpired lease: nothing that matters was lost with the deferred writes) and start
+#      again, then SIGTERM (every record written at exit) and start again: the time to exit, to
+#      answer again, until all N are bound once more
 #   4. teardown: Leave + DeleteEndpoint for all: every lease released at Kea, links, records and
 #      namespaces gone, the daemon's fds back to idle, its RSS after
 # The last figures line starts "# scale figures:" (scripts/bench scale prints it). Cleans up
@@ -19,6 +24,7 @@
 #   SCALE_ENDPOINTS=200   endpoints (at most 1000: the Kea pool is 198.18.0.10 - 198.18.3.250,
 #                         and a Linux bridge takes at most 1024 ports)
 #   SCALE_PARALLEL=10     endpoints created (and deleted) at a time
+#   SCALE_SERIAL          the last endpoints, created one at a time (default N/10, at least 1)
 #   SCALE_LEASE=30        Kea's lease time in seconds (renew at half, rebind at 7/8)
 #   SCALE_RENEW_SECONDS   the renewal window (default the lease time + 5 s: two renewals each)
 #   SCALE_RESTARTS=1      0 skips phase 3
@@ -28,6 +34,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
 N=${SCALE_ENDPOINTS:-200}
 PARALLEL=${SCALE_PARALLEL:-10}
+SERIAL=${SCALE_SERIAL:-$(( N / 10 > 0 ? N / 10 : 1 ))}
+[ "$SERIAL" -le "$N" ] || SERIAL=$N
 LEASE=${SCALE_LEASE:-30}
 RENEW_SECONDS=${SCALE_RENEW_SECONDS:-$((LEASE + 5))}
 RESTARTS=${SCALE_RESTARTS:-1}
@@ -202,10 +210,10 @@ make_endpoint() {  # index; writes $OUT/ep/INDEX: "address/len mac" once it is a
   } | ip -n "$ns" -batch - || return 1
   echo "$addr $(jq -r '.Interface.MacAddress // empty' "$OUT/ep/$i.create")" > "$OUT/ep/$i"
 }
-# Runs FUNCTION INDEX for 1..N, PARALLEL at a time (waits for its own jobs only).
-run_pool() {  # function
+# Runs FUNCTION INDEX for FIRST..LAST (default 1..N), PARALLEL at a time (waits for its own jobs only).
+run_pool() {  # function [first last]
   local makers=() live p i
-  for i in $(seq 1 "$N"); do
+  for i in $(seq "${2:-1}" "${3:-$N}"); do
     while :; do
       live=()
       for p in "${makers[@]}"; do kill -0 "$p" 2>/dev/null && live+=("$p"); done
@@ -219,7 +227,8 @@ run_pool() {  # function
   for p in "${makers[@]}"; do wait "$p"; done
 }
 t0=$(date +%s%N)
-run_pool make_endpoint
+run_pool make_endpoint 1 $((N - SERIAL))
+for i in $(seq $((N - SERIAL + 1)) "$N"); do make_endpoint "$i"; done
 create_wall_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ADDR=() CIDR=()
 made=0
@@ -229,11 +238,20 @@ for i in $(seq 1 "$N"); do
   ADDR[$i]=${CIDR[$i]%/*}
   made=$((made + 1))
 done
-cat "$OUT"/ep/*.tc > "$OUT/create-times" 2>/dev/null
-cat "$OUT"/ep/*.tj > "$OUT/join-times" 2>/dev/null
+times_of() {  # suffix first last -> the seconds of those endpoints' requests, one a line
+  local i
+  for i in $(seq "$2" "$3"); do cat "$OUT/ep/$i.$1" 2>/dev/null; done
+}
+times_of tc 1 $((N - SERIAL)) > "$OUT/create-times"
+times_of tj 1 $((N - SERIAL)) > "$OUT/join-times"
+times_of tc $((N - SERIAL + 1)) "$N" > "$OUT/create-times-serial"
+times_of tj $((N - SERIAL + 1)) "$N" > "$OUT/join-times-serial"
 create_p50=$(percentile 50 "$OUT/create-times") create_p99=$(percentile 99 "$OUT/create-times")
 join_p50=$(percentile 50 "$OUT/join-times") join_p99=$(percentile 99 "$OUT/join-times")
-echo "# $made endpoints created and joined in $create_wall_ms ms; CreateEndpoint p50 $create_p50 ms, p99 $create_p99 ms; Join p50 $join_p50 ms, p99 $join_p99 ms"
+serial_p50=$(percentile 50 "$OUT/create-times-serial") serial_p99=$(percentile 99 "$OUT/create-times-serial")
+serial_join_p99=$(percentile 99 "$OUT/join-times-serial")
+echo "# $made endpoints created and joined in $create_wall_ms ms; $PARALLEL at a time ($((N - SERIAL))): CreateEndpoint p50 $create_p50 ms, p99 $create_p99 ms; Join p50 $join_p50 ms, p99 $join_p99 ms"
+echo "# one at a time (the last $SERIAL, with up to $((N - 1)) others there): CreateEndpoint p50 $serial_p50 ms, p99 $serial_p99 ms; Join p99 $serial_join_p99 ms"
 check "all $N endpoints created and joined, each with a lease" [ "$made" -eq "$N" ]
 distinct=$(printf '%s\n' "${ADDR[@]}" | sort -u | wc -l)
 check "$made distinct addresses, all in 198.18.0.0/22" \
@@ -285,8 +303,46 @@ check "renewals: no lease lost (netdhcp_lease_losses_total $lost0 -> $lost1)" [ 
 check "renewals: every address still on its eth0 ($missing missing)" [ "$missing" -eq 0 ]
 
 # --- 3. restarts -------------------------------------------------------------------------------
+# kill -9 first, right after the renewals: records of renewals that kept their address wait up
+# to a quarter of the lease to reach the disk (src/state/state_writer.hpp, write_later), so some
+# are surely still waiting. What is on disk must be enough: every endpoint's record, with its
+# address and a lease that has not expired. Then SIGTERM, which writes every record at exit.
 all_bound() { [ "$(status_bound)" -ge "$made" ]; }
+# -> how many records on disk lack the endpoint's address or hold an expired lease (names a few)
+stale_records() {
+  local i f now_ms bad=0
+  now_ms=$(( $(date +%s%N) / 1000000 ))
+  for i in "${!ADDR[@]}"; do
+    f="$STATE/endpoints/$(eid_of "$i").json"
+    if ! jq -e --arg a "${ADDR[$i]}" --argjson now "$now_ms" \
+         '.phase == "joined" and .lease4.address == $a and (.lease4.acquired_at_unix_ms + .lease4.lease_time * 1000 > $now)' \
+         "$f" >/dev/null 2>&1; then
+      [ "$bad" -lt 3 ] && echo "# record of endpoint $i (${ADDR[$i]}): $(head -c 300 "$f" 2>/dev/null || echo missing)" >&2
+      bad=$((bad + 1))
+    fi
+  done
+  echo "$bad"
+}
 if [ "$RESTARTS" = 1 ]; then
+  t0=$(date +%s%N)
+  kill -KILL "$DAEMON_PID"
+  # The kernel closes a killed process's packet sockets one RCU grace period at a time (10-16
+  # ms each): with a thousand it is still dying, and still holding its socket, for 15 s or more.
+  # A new daemon refuses to start beside it ("another process is already serving"), as systemd
+  # would not start one before the old one is gone: wait for that.
+  lab_wait 300 bash -c "! kill -0 $DAEMON_PID 2>/dev/null"
+  die_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "kill -9: the daemon is gone (in $die_ms ms)" bash -c "! kill -0 $DAEMON_PID 2>/dev/null"
+  stale=$(stale_records)
+  check "kill -9 lost nothing that matters: every record on disk has its address and an unexpired lease ($stale not)" \
+    [ "$stale" -eq 0 ]
+  t0=$(date +%s%N)
+  start_daemon
+  kill_answer_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "after kill -9: all $made re-adopted and bound" lab_wait 120 all_bound
+  kill_bound_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  missing=$(sample_addresses)
+  check "after kill -9: every address still on its eth0 ($missing missing)" [ "$missing" -eq 0 ]
   t0=$(date +%s%N)
   kill -TERM "$DAEMON_PID"
   lab_wait 120 bash -c "! kill -0 $DAEMON_PID 2>/dev/null"
@@ -298,25 +354,11 @@ if [ "$RESTARTS" = 1 ]; then
   answer_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   check "after SIGTERM: all $made re-adopted and bound" lab_wait 120 all_bound
   term_bound_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  t0=$(date +%s%N)
-  kill -KILL "$DAEMON_PID"
-  # The kernel closes a killed process's packet sockets one RCU grace period at a time (10-16
-  # ms each): with a thousand it is still dying, and still holding its socket, for 15 s or more.
-  # A new daemon refuses to start beside it ("another process is already serving"), as systemd
-  # would not start one before the old one is gone: wait for that.
-  lab_wait 300 bash -c "! kill -0 $DAEMON_PID 2>/dev/null"
-  die_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  check "kill -9: the daemon is gone (in $die_ms ms)" bash -c "! kill -0 $DAEMON_PID 2>/dev/null"
-  t0=$(date +%s%N)
-  start_daemon
-  kill_answer_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  check "after kill -9: all $made re-adopted and bound" lab_wait 120 all_bound
-  kill_bound_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   missing=$(sample_addresses)
-  check "after kill -9: every address still on its eth0 ($missing missing)" [ "$missing" -eq 0 ]
-  echo "# restarts with $made endpoints: SIGTERM exit $term_ms ms; start to answering $answer_ms ms, to all bound $term_bound_ms ms;" \
-    "kill -9: gone after $die_ms ms, then answering $kill_answer_ms ms, all bound $kill_bound_ms ms"
-  RESTART_FIGURES="SIGTERM exit ${term_ms} ms, restart to all bound ${term_bound_ms} ms (answering ${answer_ms} ms), kill -9: dead after ${die_ms} ms, restart to all bound ${kill_bound_ms} ms"
+  check "after SIGTERM: every address still on its eth0 ($missing missing)" [ "$missing" -eq 0 ]
+  echo "# restarts with $made endpoints: kill -9: gone after $die_ms ms, then answering $kill_answer_ms ms, all bound $kill_bound_ms ms;" \
+    "SIGTERM exit $term_ms ms; start to answering $answer_ms ms, to all bound $term_bound_ms ms"
+  RESTART_FIGURES="kill -9: dead after ${die_ms} ms, restart to all bound ${kill_bound_ms} ms; SIGTERM exit ${term_ms} ms, restart to all bound ${term_bound_ms} ms (answering ${answer_ms} ms)"
 else
   RESTART_FIGURES="restarts skipped"
 fi
@@ -362,7 +404,7 @@ lab_stop "$DAEMON_PID"
 DAEMON_PID=""
 check "the daemon's log has no sanitizer report" bash -c "! grep -qE 'Sanitizer|runtime error:' '$LOG'"
 
-echo "# scale figures: $made/$N leased; CreateEndpoint p50 $create_p50 ms p99 $create_p99 ms, Join p99 $join_p99 ms;" \
+echo "# scale figures: $made/$N leased; CreateEndpoint one at a time p50 $serial_p50 ms p99 $serial_p99 ms ($SERIAL), $PARALLEL at a time p50 $create_p50 ms p99 $create_p99 ms, Join p99 $join_p99 ms;" \
   "RSS $rss_joined kB joined (idle $rss_idle, after teardown $rss_end); fds $fd_joined ($fd_idle idle);" \
   "renewing: $renew_rate/s, CPU $cpu_pct % of a core, $wakeups wakeups/s; state $(( record_bytes / (made > 0 ? made : 1) )) B/endpoint; $RESTART_FIGURES"
 scale_down

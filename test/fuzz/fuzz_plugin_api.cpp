@@ -5,7 +5,7 @@
 // inside it and vanishes with the process; endpoint creation fails for want of a lease.
 //
 // Input: the first byte picks the path, the rest is the body. Every reply must be a known
-// status with a JSON object body, and failures must carry an "Err" message.
+// status (200, 400, 404, 409, 500) with a JSON object body, and failures must carry an "Err" message.
 #include <sched.h>
 #include <stdlib.h>
 
@@ -34,8 +34,15 @@ asio::io_context* io;
 Driver* driver;
 char state_dir[] = "/tmp/fuzz-plugin-api-XXXXXX";
 
+// An exception out of the handler is a bug (the daemon's session would drop the connection
+// with no answer): named before the crash.
 asio::awaitable<void> call(std::string path, std::string body, ApiReply* reply, bool* done) {
-  *reply = co_await handle_plugin_request(*driver, std::move(path), std::move(body));
+  try {
+    *reply = co_await handle_plugin_request(*driver, path, std::move(body));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fuzz_plugin_api: %s threw: %s\n", path.c_str(), e.what());
+    std::abort();
+  }
   *done = true;
 }
 
@@ -57,6 +64,13 @@ std::string pin_network_options(const std::string& body) {
   return json::serialize(v);
 }
 
+// The reply broke the contract: say how before the crash, so the log names it.
+[[noreturn]] void broken(const char* what, const std::string& path, const ApiReply& reply) {
+  std::fprintf(stderr, "fuzz_plugin_api: %s answered %s: status %d, body %.300s\n", path.c_str(), what, reply.status,
+               reply.body.c_str());
+  std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -68,7 +82,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (!socket || !netlink::create_bridge(*socket, "fz0")) std::abort();
   if (auto bridge = netlink::find_link(*socket, "fz0"); !bridge || !netlink::set_up(*socket, *bridge, true)) std::abort();
   if (!::mkdtemp(state_dir)) std::abort();
-  std::atexit([] { std::filesystem::remove_all(state_dir); });
+  // At exit the state writer's thread may still be renaming files: wait for it (save_all()
+  // flushes), and remove what is left without throwing (a throw here is a crash at exit).
+  std::atexit([] {
+    if (driver) driver->save_all();
+    std::error_code ignored;
+    std::filesystem::remove_all(state_dir, ignored);
+  });
   log::set_level(log::Level::Error);
   io = new asio::io_context(1);
   driver = new Driver(io->get_executor(), state_dir);
@@ -88,13 +108,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   io->poll();  // let stopped sessions and removals finish
   io->restart();
 
-  if (reply.status != 200 && reply.status != 400 && reply.status != 404 && reply.status != 500) __builtin_trap();
+  if (reply.status != 200 && reply.status != 400 && reply.status != 404 && reply.status != 409 && reply.status != 500)
+    broken("an unknown status", path, reply);
   boost::system::error_code ec;
   json::value v = json::parse(reply.body, ec);
-  if (ec || !v.is_object()) __builtin_trap();
+  if (ec || !v.is_object()) broken("a body that is not a JSON object", path, reply);
   if (reply.status != 200) {
     auto* err = v.as_object().if_contains("Err");
-    if (!err || !err->is_string() || err->as_string().empty()) __builtin_trap();
+    if (!err || !err->is_string() || err->as_string().empty()) broken("a failure without an Err message", path, reply);
   }
   return 0;
 }

@@ -440,8 +440,12 @@ inline void serve_dhcp4(asio::io_context& io, FakeKernel& kernel, const Offer4& 
 // An Endpoint::Persist that hands each record to `record` and reports it on disk at once.
 template <class F>
 Endpoint::Persist persist_to(F record) {
-  return [record](const EndpointRecord& r, const Endpoint::OnDisk& on_disk) {
-    record(r);
+  // F takes the record, or the record and how long its write may wait (zero: now).
+  return [record](const EndpointRecord& r, const Endpoint::OnDisk& on_disk, std::chrono::milliseconds within) {
+    if constexpr (std::is_invocable_v<F, const EndpointRecord&, std::chrono::milliseconds>)
+      record(r, within);
+    else
+      record(r);
     if (on_disk) on_disk();
   };
 }

@@ -29,6 +29,7 @@ struct EndpointFixture {
   std::shared_ptr<FakeKernel> kernel = std::make_shared<FakeKernel>();
   Metrics metrics;
   std::vector<EndpointPhase> phases;  // every record persisted, in order
+  std::vector<std::chrono::milliseconds> withins;  // how long each of them could wait (zero: now)
 
   EndpointFixture() { kernel->add_bridge("br-test"); }
 
@@ -36,8 +37,9 @@ struct EndpointFixture {
     EndpointConfig config{"net1", kEndpointId, options, kernel->host_links["br-test"].index, 1500,
                           *MacAddress::parse("02:00:00:00:05:01"), 30s, kernel, {}, {}, {}};
     auto endpoint = std::make_shared<Endpoint>(io.get_executor(), config);
-    endpoint->set_persist(persist_to([this](const EndpointRecord& r) {
+    endpoint->set_persist(persist_to([this](const EndpointRecord& r, std::chrono::milliseconds within) {
       phases.push_back(r.phase);
+      withins.push_back(within);
       kernel->log.push_back("persist " + std::string(to_string(r.phase)));
     }));
     endpoint->set_metrics(&metrics);
@@ -284,6 +286,49 @@ TEST_CASE("endpoint follows into the container and applies the lease there", "[e
   CHECK(text(status.at("container_id")) == std::string(64, 'c'));
   CHECK(status.at("ipv4").at("address") == "198.18.0.43/24");
   CHECK(status.at("last_error") == "");
+}
+
+// A renewal that keeps the address may wait to reach the disk (StateWriter::write_later): less
+// than a quarter of the lease, so the lease on disk is still valid after a kill -9. One that
+// moves the address is written at once, and so is every change of phase.
+TEST_CASE("endpoint writes a renewal of the same address later, a new address at once", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  auto ns = f.kernel->start_container(kSandbox);
+  ns->facts = ContainerFacts{"web", std::string(64, 'c'), ""};
+  endpoint->follow_into(kSandbox);
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
+  auto inside = f.kernel->last_wire4();
+  for (auto w : f.withins) CHECK(w == 0ms);  // Creating, Created, Joined, followed: all at once
+  // The hostname's renewal: the same address, a lease of 3600 s -> 30 s at most. (T1 of 1 s:
+  // the next renewal comes by itself.)
+  REQUIRE(run_until(f.io, [&] { return count_sent(*inside, dhcp4::MessageType::Request) == 1; }));
+  std::size_t before = f.withins.size();
+  Offer4 long_lease;
+  long_lease.t1_seconds = 1;
+  inside->reply(server_reply4(inside->sent.back(), dhcp4::MessageType::Ack, long_lease));
+  REQUIRE(run_until(f.io, [&] { return f.withins.size() > before; }));
+  CHECK(f.withins.back() == 30s);
+  CHECK(f.phases.back() == EndpointPhase::Joined);
+  // Renewed at T1 with a short lease: a quarter of it.
+  REQUIRE(run_until(f.io, [&] { return count_sent(*inside, dhcp4::MessageType::Request) == 2; }));
+  before = f.withins.size();
+  Offer4 short_lease;
+  short_lease.lease_seconds = 40;
+  short_lease.t1_seconds = 1;
+  inside->reply(server_reply4(inside->sent.back(), dhcp4::MessageType::Ack, short_lease));
+  REQUIRE(run_until(f.io, [&] { return f.withins.size() > before; }));
+  CHECK(f.withins.back() == 10s);
+  // The server moves it at the next renewal: written at once.
+  REQUIRE(run_until(f.io, [&] { return count_sent(*inside, dhcp4::MessageType::Request) == 3; }));
+  before = f.withins.size();
+  Offer4 moved;
+  moved.address = *Ipv4Address::parse("198.18.0.43");
+  inside->reply(server_reply4(inside->sent.back(), dhcp4::MessageType::Ack, moved));
+  REQUIRE(run_until(f.io, [&] { return f.withins.size() > before; }));
+  CHECK(f.withins.back() == 0ms);
+  CHECK(endpoint->lease4()->address == moved.address);
 }
 
 // Leave releases once (in the container if it was followed, here on the host end); remove()

@@ -1,16 +1,19 @@
 // The state writer (src/state/state_writer.hpp): state files are written off the calling
 // thread, atomically, in batches; a record queued twice before it was written is written once
-// with its latest content; a removal after a write wins; `done` runs once the file is on disk.
+// with its latest content; a removal after a write wins; `done` runs once the file is on disk;
+// deferred writes (write_later) wait for their deadline, then go out together.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <future>
 #include <sstream>
+#include <thread>
 
 #include "test/unit/helpers.hpp"
 #include "src/state/state_store.hpp"
@@ -29,6 +32,11 @@ std::string read(const std::string& path) {
   return s.str();
 }
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+ino_t inode_of(const std::string& path) {
+  struct stat st{};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_ino;
+}
 
 }  // namespace
 
@@ -143,6 +151,104 @@ TEST_CASE("the destructor writes what is still queued") {
     for (int i = 0; i < 20; ++i) writer.write(dir.path + "/" + std::to_string(i) + ".json", "last");
   }
   for (int i = 0; i < 20; ++i) CHECK(read(dir.path + "/" + std::to_string(i) + ".json") == "last");
+}
+
+TEST_CASE("a deferred write waits for its deadline: urgent writes do not take it along, flush() does") {
+  TempDir dir;
+  StateWriter writer;
+  std::string renewed = dir.path + "/renewed.json", created = dir.path + "/created.json";
+  writer.write(renewed, "old");
+  writer.flush();
+  writer.write_later(renewed, "new", 1h);
+  // An urgent write queued after it is on disk without it: the deferred one waits.
+  std::promise<void> written;
+  writer.write(created, "c", [&](const Result<void>&) { written.set_value(); });
+  REQUIRE(written.get_future().wait_for(10s) == std::future_status::ready);
+  CHECK(read(renewed) == "old");
+  CHECK(writer.stats().deferred == 1);
+  CHECK(writer.stats().deferred_batches == 0);
+  writer.flush();
+  CHECK(read(renewed) == "new");
+  CHECK(writer.stats().deferred_batches == 1);
+}
+
+// In place: no new inode, no temporary file; a shorter text is padded with spaces (JSON's
+// whitespace) to the old length, so that one pwrite replaces it all.
+TEST_CASE("a deferred write goes over the file's content in place, padded; a new file is written atomically") {
+  TempDir dir;
+  StateWriter writer;
+  std::string record = dir.path + "/record.json";
+  writer.write(record, "{\"lease\":\"long text of the first write\"}");
+  writer.flush();
+  ino_t before = inode_of(record);
+  writer.write_later(record, "{\"lease\":\"short\"}", 0ms);
+  writer.flush();
+  std::string now = read(record);
+  CHECK(now.size() == std::string("{\"lease\":\"long text of the first write\"}").size());
+  CHECK(now.rfind("{\"lease\":\"short\"}", 0) == 0);
+  CHECK(now.find_first_not_of(' ', std::string("{\"lease\":\"short\"}").size()) == std::string::npos);
+  boost::system::error_code ec;
+  CHECK(boost::json::parse(now, ec).at("lease") == "short");
+  CHECK_FALSE(ec);
+  CHECK(inode_of(record) == before);
+  CHECK_FALSE(exists(record + ".tmp"));
+  auto stats = writer.stats();
+  CHECK(stats.written_in_place == 1);
+  CHECK(stats.files_written == 1);  // the first, atomic write only
+  // A deferred write of a file that is not there yet: the atomic way.
+  writer.write_later(dir.path + "/fresh.json", "{}", 0ms);
+  writer.flush();
+  CHECK(read(dir.path + "/fresh.json") == "{}");
+  CHECK(writer.stats().files_written == 2);
+  CHECK(writer.stats().written_in_place == 1);
+}
+
+TEST_CASE("deferred writes all go out together at the earliest deadline, each once, with its latest text") {
+  TempDir dir;
+  StateWriter writer;
+  constexpr int kFiles = 40;
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < kFiles; ++i)
+      writer.write_later(dir.path + "/" + std::to_string(i) + ".json", "r" + std::to_string(round), 1h);
+  writer.write_later(dir.path + "/trigger.json", "r2", 0ms);  // one short deadline: everyone goes with it
+  auto all_written = [&] {
+    if (read(dir.path + "/trigger.json") != "r2") return false;
+    for (int i = 0; i < kFiles; ++i)
+      if (read(dir.path + "/" + std::to_string(i) + ".json") != "r2") return false;
+    return true;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!all_written() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  CHECK(all_written());
+  writer.flush();  // (nothing left to write: waits for the batch's bookkeeping)
+  auto stats = writer.stats();
+  CHECK(stats.deferred == 3 * kFiles + 1);
+  CHECK(stats.deferred_batches == 1);
+  CHECK(stats.files_written == kFiles + 1);  // 121 queued, 41 written
+  CHECK(stats.filesystem_syncs == 1);        // one batch of 41: one syncfs
+}
+
+TEST_CASE("an urgent write or removal supersedes a deferred one of the same file; the destructor writes deferred ones") {
+  TempDir dir;
+  std::string a = dir.path + "/a.json", b = dir.path + "/b.json", c = dir.path + "/c.json";
+  {
+    StateWriter writer;
+    writer.write_later(a, "deferred", 1h);
+    writer.write(a, "urgent");
+    writer.write_later(b, "deferred", 1h);
+    writer.remove(b);
+    writer.write_later(c, "deferred", 1h);
+    writer.flush();
+    CHECK(read(a) == "urgent");
+    CHECK_FALSE(exists(b));
+    CHECK(read(c) == "deferred");
+    // Deferred again after an urgent write still waiting: the urgent write takes the new text.
+    writer.write(a, "urgent 2");
+    writer.write_later(a, "deferred 2", 1h);
+    writer.write_later(c, "at exit", 1h);
+  }
+  CHECK(read(a) == "deferred 2");
+  CHECK(read(c) == "at exit ");  // in place over "deferred": padded to its length
 }
 
 TEST_CASE("StateStore queues endpoint records and removals through the writer, in order") {
