@@ -23,10 +23,10 @@ ensure_packages() {
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
     > /tmp/net-dhcp-apt.log 2>&1 || rc=$?
   [ -n "$added_policy" ] && rm -f "$policy"
-  # Debian enables the Kea units; we run Kea only inside test namespaces.
+  # Debian enables the Kea and registry units; we run both only inside test namespaces.
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     for p in "${missing[@]}"; do
-      case $p in kea-dhcp4-server|kea-dhcp6-server) systemctl disable --now "$p" >/dev/null 2>&1 || true ;; esac
+      case $p in kea-dhcp4-server|kea-dhcp6-server|docker-registry) systemctl disable --now "$p" >/dev/null 2>&1 || true ;; esac
     done
   fi
   [ $rc -eq 0 ] || { tail -20 /tmp/net-dhcp-apt.log >&2; die "apt-get install failed (log: /tmp/net-dhcp-apt.log)"; }
@@ -36,6 +36,8 @@ BUILD_PACKAGES=(g++ meson ninja-build pkg-config libboost1.81-dev libboost-json1
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 LAB_PACKAGES=(iproute2 iptables python3 curl dnsmasq-base kea-dhcp4-server kea-dhcp6-server)
 BENCH_PACKAGES=(udhcpc)
+# The multi-node test's registry (test/e2e/swarm.sh), run on a test address only.
+SWARM_PACKAGES=(docker-registry)
 
 # Configures (once) and builds a meson build directory: build_dir DIR [meson options...]
 build_dir() {

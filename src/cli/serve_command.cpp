@@ -1,5 +1,6 @@
 #include "src/cli/serve_command.hpp"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -9,11 +10,14 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "src/plugin/driver.hpp"
 #include "src/plugin/http_server.hpp"
 #include "netlink/namespace.hpp"
 #include "src/support/background.hpp"
+#include "src/support/host_paths.hpp"
 #include "src/support/log.hpp"
 #include "src/support/version.hpp"
 
@@ -30,6 +34,10 @@ constexpr const char* kServeUsage =
     "\n"
     "  --socket PATH       where to listen (default /run/docker/plugins/net-dhcp.sock)\n"
     "  --state-dir DIR     where networks and endpoints are kept across restarts (default /var/lib/net-dhcp)\n"
+    "  --host-state-dir DIR\n"
+    "                      the managed plugin's instead: DIR/<plugin id> in dockerd's root (see\n"
+    "                      NET_DHCP_HOST_ROOT), outside the plugin's rootfs, so that the state\n"
+    "                      survives docker plugin upgrade (which replaces the rootfs)\n"
     "  --log-level LEVEL   debug, info, warning or error (default info)\n"
     "  --socket-mode MODE  octal permissions of the socket (default 0600: root only)\n"
     "  --metrics ADDRESS   also serve Prometheus metrics at http://ADDRESS/metrics: HOST:PORT, or\n"
@@ -80,11 +88,29 @@ void ensure_writable_sysctls() {
   log::info(std::string("/proc/sys is read-only here (a managed plugin?): sysctls go through ") + private_proc + "/sys");
 }
 
+// --host-state-dir: DIR/<plugin id> on dockerd's root, made if missing and held open, so that
+// the state stays reachable when dockerd restarts (its /proc/<pid>/root goes away) while the
+// plugin runs on. Returns the path to use ("/proc/self/fd/N") and the one to show.
+Result<std::pair<std::string, std::string>> pin_host_state_dir(std::string dir) {
+  std::string id = own_plugin_id();
+  if (id.empty())
+    log::warning("--host-state-dir " + dir + ": no plugin ID in /proc/self/cgroup (not a managed plugin?): the state is kept in " +
+                 dir + " itself");
+  else
+    dir += "/" + id;
+  std::string reachable = host_path(dir);
+  if (auto r = make_directories(reachable, 0700); !r) return r.error();
+  int fd = ::open(reachable.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return system_error("opening the state directory " + reachable, errno);
+  return std::pair{"/proc/self/fd/" + std::to_string(fd), dir + " (dockerd's root)"};  // fd held for the process's life
+}
+
 }  // namespace
 
 int serve_command(int argc, char** argv) {
   std::string socket_path = "/run/docker/plugins/net-dhcp.sock";
   std::string state_dir = "/var/lib/net-dhcp";
+  std::string host_state_dir;
   unsigned socket_mode = 0600;
   std::string metrics_address;
   if (const char* env = std::getenv("NET_DHCP_METRICS")) metrics_address = env;
@@ -125,6 +151,8 @@ int serve_command(int argc, char** argv) {
       socket_path = *v;
     } else if (arg == "--state-dir" && (v = value())) {
       state_dir = *v;
+    } else if (arg == "--host-state-dir" && (v = value())) {
+      host_state_dir = *v;
     } else if (arg == "--log-level" && (v = value())) {
       log::Level level;
       if (!log::parse_level(*v, level)) {
@@ -155,7 +183,15 @@ int serve_command(int argc, char** argv) {
       return 2;
     }
   }
-  if (auto r = make_directories(state_dir, 0700); !r) {
+  std::string state_dir_shown = state_dir;
+  if (!host_state_dir.empty()) {
+    auto pinned = pin_host_state_dir(host_state_dir);
+    if (!pinned) {
+      log::error(pinned.error().message);
+      return 1;
+    }
+    std::tie(state_dir, state_dir_shown) = *pinned;
+  } else if (auto r = make_directories(state_dir, 0700); !r) {
     log::error(r.error().message);
     return 1;
   }
@@ -170,6 +206,7 @@ int serve_command(int argc, char** argv) {
   ensure_writable_sysctls();
   asio::io_context io(1);
   Driver driver(io.get_executor(), state_dir, docker_timeout);
+  driver.set_state_dir_shown(state_dir_shown);
   driver.set_follow_timeout(follow_timeout);
   if (auto loaded = driver.load(); !loaded) {
     log::error(loaded.error().message);
@@ -199,7 +236,7 @@ int serve_command(int argc, char** argv) {
     metrics->start();
     log::info("Prometheus metrics at http://" + metrics_address + "/metrics");
   }
-  log::info(std::string("net-dhcp ") + NETDHCP_VERSION_STRING + " serving on " + socket_path + ", state in " + state_dir +
+  log::info(std::string("net-dhcp ") + NETDHCP_VERSION_STRING + " serving on " + socket_path + ", state in " + state_dir_shown +
             ", Docker's timeout " + (docker_timeout == Duration::zero() ? std::string("none (a socket plugin)") : seconds_text(docker_timeout)));
 
   // SIGTERM/SIGINT: stop answering, write the endpoints' state and leave. Running containers

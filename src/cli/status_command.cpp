@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "src/support/asio.hpp"
+#include "src/support/unix_socket_path.hpp"
 
 namespace netdhcp {
 
@@ -34,7 +35,12 @@ std::optional<std::string> ask(const std::string& socket_path, std::string& erro
   asio::io_context io;
   asio::local::stream_protocol::socket socket(io);
   boost::system::error_code ec;
-  socket.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+  auto where = UnixSocketPath::of(socket_path);
+  if (!where) {
+    error = "cannot reach the daemon: " + where.error().message;
+    return std::nullopt;
+  }
+  socket.connect(where->endpoint(), ec);
   if (ec) {
     error = "cannot reach the daemon at " + socket_path + ": " + ec.message() +
             " (is `net-dhcp serve` running? for the managed plugin pass --socket /run/docker/plugins/<id>/net-dhcp.sock)";

@@ -616,7 +616,7 @@ json::object Driver::status() const {
     network["endpoints"] = std::move(endpoints);
     networks.emplace_back(std::move(network));
   }
-  return json::object{{"version", NETDHCP_VERSION_STRING}, {"state_dir", store_.dir()}, {"networks", std::move(networks)}};
+  return json::object{{"version", NETDHCP_VERSION_STRING}, {"state_dir", state_dir_shown_.empty() ? store_.dir() : state_dir_shown_}, {"networks", std::move(networks)}};
 }
 
 std::string Driver::metrics_text() const {

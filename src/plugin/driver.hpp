@@ -39,6 +39,8 @@ class Driver {
   // How long an endpoint waits after Join for Docker to move its interface into the container
   // before it warns that it is not followed (serve --follow-timeout; default 30 s).
   void set_follow_timeout(Duration timeout) { follow_timeout_ = timeout; }
+  // How status names the state directory (the store's own path may be a /proc/self/fd/N).
+  void set_state_dir_shown(std::string dir) { state_dir_shown_ = std::move(dir); }
 
   // Picks up what an earlier run left: networks, and endpoints to re-adopt (in the
   // background, once the event loop runs). Problems with the state files are logged; the
@@ -79,6 +81,7 @@ class Driver {
   std::shared_ptr<EndpointKernel> kernel_;
   StateStore store_;
   Duration docker_timeout_;
+  std::string state_dir_shown_;
   Duration follow_timeout_ = std::chrono::seconds(30);
   Metrics metrics_;
   std::map<std::string, Network> networks_;

@@ -9,6 +9,7 @@
 
 #include "src/support/log.hpp"
 #include "src/support/spawn.hpp"
+#include "src/support/unix_socket_path.hpp"
 
 namespace netdhcp {
 
@@ -28,16 +29,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(asio::any_io_executor exe
                                                        unsigned mode, RequestHandler handler) {
   std::unique_ptr<HttpServer> server(new HttpServer(executor, path, std::move(handler)));
   boost::system::error_code ec;
+  auto where = UnixSocketPath::of(path);
+  if (!where) return Error{"cannot listen on " + where.error().message, where.error().errno_value};
   struct stat st{};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return Error{path + " exists and is not a socket; remove it or choose --socket"};
     Local::socket probe(executor);
-    probe.connect(Local::endpoint(path), ec);
+    probe.connect(where->endpoint(), ec);
     if (!ec) return Error{"another process is already serving " + path + " (a net-dhcp daemon running?)"};
     ::unlink(path.c_str());  // stale: its daemon is gone
   }
   server->acceptor_.open(Local(), ec);
-  if (!ec) server->acceptor_.bind(Local::endpoint(path), ec);
+  if (!ec) server->acceptor_.bind(where->endpoint(), ec);
   if (ec) return Error{"cannot listen on " + path + ": " + ec.message(), ec.value()};
   ::chmod(path.c_str(), mode);
   server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);

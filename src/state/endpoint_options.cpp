@@ -27,7 +27,19 @@ std::string shown_value(std::string_view value) {
   return out;
 }
 
+// Docker expands no templates in network driver options, not even for swarm services: a
+// "{{.Task.Slot}}" reaches us as written, the same for every task of the service, whose
+// containers would all be one client to the server.
+Result<void> check_no_template(const char* option, const std::string& value) {
+  if (value.find("{{") == std::string::npos) return {};
+  return Error{std::string("endpoint option ") + option + "=\"" + shown_value(value) +
+               "\" holds a template, which Docker does not expand in network driver options (not for swarm "
+               "services either): every task would get this same value. Give each container a name of its own, "
+               "e.g. one service with --replicas 1 per " + option};
+}
+
 Result<void> check_identity(const std::string& value) {
+  if (auto r = check_no_template("identity", value); !r) return r;
   if (value.empty())
     return Error{"endpoint option identity is empty: give a name, e.g. --driver-opt identity=web (or leave it out for an "
                  "identity of the endpoint's own)"};
@@ -42,6 +54,7 @@ Result<void> check_identity(const std::string& value) {
 }
 
 Result<void> check_hostname(const std::string& value) {
+  if (auto r = check_no_template("hostname", value); !r) return r;
   if (!valid_hostname(value))
     return Error{"endpoint option hostname=\"" + shown_value(value) + "\" is not a hostname: use letters, digits, '-', '_' "
                  "and '.', at most 253, e.g. --driver-opt hostname=web"};

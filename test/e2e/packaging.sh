@@ -19,6 +19,13 @@ DAEMON_PID=""
 DEB_INSTALLED=""
 PARENT="ndpk${LAB_ID}p"  # a "host NIC" for the macvlan check: a veth whose peer is a port of the lab bridge
 
+PLUGIN_STATE=""  # the test plugin's state folder on dockerd's root (--host-state-dir), removed at the end
+plugin_state_dir() {  # plugin-id
+  local root=""
+  [ "$NET_DHCP_ENGINE" = current ] && root=$CURRENT_ENGINE_ROOT
+  echo "$root/var/lib/net-dhcp-plugin/$1"
+}
+
 pkg_down() {
   [ -f "$LAB_DIR/compose.yml" ] && compose_cmd -p "$PROJECT" -f "$LAB_DIR/compose.yml" down -t 1 >/dev/null 2>&1
   [ -f "$LAB_DIR/compose-mac.yml" ] && compose_cmd -p "${PROJECT}m" -f "$LAB_DIR/compose-mac.yml" down -t 1 >/dev/null 2>&1
@@ -27,6 +34,7 @@ pkg_down() {
     docker plugin disable -f "$PLUGIN" >/dev/null 2>&1
     docker plugin rm -f "$PLUGIN" >/dev/null 2>&1
   fi
+  [ -n "$PLUGIN_STATE" ] && rm -rf "$PLUGIN_STATE" && rmdir "$(dirname "$PLUGIN_STATE")" 2>/dev/null
   [ -n "$DAEMON_PID" ] && lab_stop "$DAEMON_PID"
   [ -n "$DEB_INSTALLED" ] && dpkg --purge net-dhcp >/dev/null 2>&1
   ip link del "$PARENT" 2>/dev/null
@@ -51,7 +59,9 @@ assert c["Network"]["Type"] == "host" and c["PidHost"] is True, c
 assert sorted(c["Linux"]["Capabilities"]) == ["CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"], c["Linux"]
 assert c["Mounts"] == [] and not c["Linux"]["AllowAllDevices"], c
 PY
-plugin_socket=/run/docker/plugins/$(docker plugin inspect -f '{{.Id}}' "$PLUGIN")/net-dhcp.sock
+plugin_id=$(docker plugin inspect -f '{{.Id}}' "$PLUGIN")
+plugin_socket=/run/docker/plugins/$plugin_id/net-dhcp.sock
+PLUGIN_STATE=$(plugin_state_dir "$plugin_id")
 check "plugin: network create" bash -c "docker network create --label '$LABEL' -d '$PLUGIN' --ipam-driver null \
   -o bridge='$LAB_BRIDGE' ndplugnet > '$OUT/plugnet' 2>&1"
 # Docker times a managed plugin's calls out (30 s by default); its config tells the daemon.
@@ -68,6 +78,8 @@ check "plugin: the address is in the server's lease database, with the container
 check "plugin: default route via the server's router" bash -c "docker exec $cid ip route | grep -q 'default via 198.18.0.1 dev eth0'"
 check "plugin: net-dhcp status through the plugin's socket shows the container" \
   lab_wait 5 bash -c "'$BIN' status --socket '$plugin_socket' | grep -q '${cid:0:12} .* $addr/24 .* bound'"
+check "plugin: its state is on dockerd's root, outside the plugin's rootfs (/var/lib/net-dhcp-plugin/<plugin id>)" \
+  lab_wait 5 bash -c "ls '$PLUGIN_STATE/endpoints' | grep -q ."
 docker rm -f "$cid" >/dev/null
 check "plugin: removing the container releases the lease" lab_wait 10 bash -c "! grep -q ' $addr ' '$LEASES'"
 # A plugin restart (disable/enable) keeps its networks: the state is in the plugin's rootfs.

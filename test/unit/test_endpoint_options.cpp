@@ -48,6 +48,16 @@ TEST_CASE("endpoint options: every malformed value is named with the fix", "[end
   CHECK(error_of({{"hostname", "web-1.example.lan"}}).empty());
 }
 
+// Swarm passes a service's --network driver-opt to every task as written (no template
+// expansion): refused, or all the service's tasks would be one client to the server.
+TEST_CASE("endpoint options: a template Docker did not expand is refused, naming it", "[endpoint_options]") {
+  CHECK_THAT(error_of({{"identity", "web-{{.Task.Slot}}"}}),
+             Catch::Contains("identity=\"web-{{.Task.Slot}}\" holds a template") && Catch::Contains("does not expand") &&
+                 Catch::Contains("--replicas 1"));
+  CHECK_THAT(error_of({{"hostname", "{{.Node.Hostname}}-web"}}), Catch::Contains("hostname=\"{{.Node.Hostname}}-web\" holds a template"));
+  CHECK(error_of({{"identity", "web {1}"}}).empty());  // braces alone are a name like any other
+}
+
 TEST_CASE("endpoint options are kept in the endpoint's record", "[endpoint_options]") {
   EndpointRecord r;
   r.endpoint_id = "e1";
