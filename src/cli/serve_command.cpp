@@ -99,6 +99,9 @@ Result<std::pair<std::string, std::string>> pin_host_state_dir(std::string dir) 
   else
     dir += "/" + id;
   std::string reachable = host_path(dir);
+  if (const char* root = std::getenv("NET_DHCP_HOST_ROOT"); root && *root && host_root_dir() == "/")
+    log::warning("--host-state-dir " + dir + ": dockerd's root cannot be reached (no dockerd process seen): the state is "
+                 "kept in our own " + dir + ", which docker plugin upgrade replaces");
   if (auto r = make_directories(reachable, 0700); !r) return r.error();
   int fd = ::open(reachable.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return system_error("opening the state directory " + reachable, errno);

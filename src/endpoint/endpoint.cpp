@@ -138,16 +138,40 @@ void Endpoint::save() const {
   if (persist_ && !removed_) persist_(record(), nullptr, std::chrono::milliseconds::zero());
 }
 
-// At most 30 s, and at most a quarter of the lease: the lease on disk was at most half gone
-// when it was renewed (T1), so it is still valid when the new one reaches the disk. A kill -9
-// before that loses only the later expiry: re-adoption finds the same address, still leased,
-// and renews it (and learns any options that changed). Only a renewal of the same address
-// from the same server is written this way.
-void Endpoint::save_later(Duration lease_time) const {
+// A renewal that moved nothing but the lease's times may reach the disk later: within 30 s, a
+// quarter of the new lease, and half of what is left of the lease the record on disk holds (it
+// was renewed at T1 normally; later, after rebinding or a re-adoption, less is left), so the
+// record on disk always holds a lease that has not expired. A kill -9 before that loses only
+// the later expiry: re-adoption finds the same address, still leased, and renews it. Less than
+// a second to spare: written now.
+void Endpoint::save_later(Duration lease_time, TimePoint on_disk_expires) const {
   using std::chrono::milliseconds;
-  auto within = std::min(milliseconds(30'000), std::chrono::duration_cast<milliseconds>(lease_time / 4));
+  auto left = std::chrono::duration_cast<milliseconds>(on_disk_expires - Clock::now());
+  auto within = std::min({milliseconds(30'000), std::chrono::duration_cast<milliseconds>(lease_time / 4), left / 2});
+  if (within < milliseconds(1000)) return save();
   if (persist_ && !removed_) persist_(record(), nullptr, within);
 }
+
+namespace {
+// The same lease but for its times (and where DHCPv6's REPLY came from): a renewal that changes
+// nothing the container or a re-adoption would use.
+bool only_times_moved(const dhcp4::Lease& before, dhcp4::Lease after) {
+  after.lease_time = before.lease_time;
+  after.t1 = before.t1;
+  after.t2 = before.t2;
+  after.acquired_at = before.acquired_at;
+  return after == before;
+}
+bool only_times_moved(const dhcp6::Lease& before, dhcp6::Lease after) {
+  after.preferred_lifetime = before.preferred_lifetime;
+  after.valid_lifetime = before.valid_lifetime;
+  after.t1 = before.t1;
+  after.t2 = before.t2;
+  after.acquired_at = before.acquired_at;
+  after.server_address = before.server_address;
+  return after == before;
+}
+}  // namespace
 
 asio::awaitable<void> Endpoint::save_durably() {
   if (!persist_ || removed_) co_return;
@@ -435,8 +459,8 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
   if (phase_ == EndpointPhase::Creating) return;
-  if (e.kind == Kind::Renewed && previous && previous->address == e.lease.address && previous->server_id == e.lease.server_id)
-    save_later(e.lease.lease_time);  // only the expiry moved
+  if (e.kind == Kind::Renewed && previous && only_times_moved(*previous, e.lease))
+    save_later(e.lease.lease_time, previous->expires_at());
   else
     save();
 }
@@ -467,9 +491,8 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
   if (phase_ == EndpointPhase::Creating) return;
-  if (e.kind == Kind::Renewed && previous && previous->address == e.lease.address &&
-      previous->server_duid == e.lease.server_duid)
-    save_later(e.lease.valid_lifetime);  // only the lifetimes moved
+  if (e.kind == Kind::Renewed && previous && only_times_moved(*previous, e.lease))
+    save_later(e.lease.valid_lifetime, previous->expires_at());
   else
     save();
 }

@@ -127,9 +127,10 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
                   void (Endpoint::*on_event)(const EventT&), void (Endpoint::*on_send_error)(const Error&));
   void make_clients(int mtu);
   void save() const;
-  // A change a kill -9 may lose: the record on disk still holds the same address with a lease
-  // that has not expired (it is written before a quarter of the new lease has passed).
-  void save_later(Duration lease_time) const;
+  // A renewal that moved only the lease's times, which a kill -9 may lose: written within a
+  // quarter of the new lease and half of what is left of ON_DISK_EXPIRES (the lease the record
+  // on disk holds), at once when that is under a second.
+  void save_later(Duration lease_time, TimePoint on_disk_expires) const;
   void discard();
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);

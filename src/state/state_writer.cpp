@@ -54,18 +54,22 @@ Result<void> write_temporary(const std::string& path, const std::string& text, b
 // its content in one pwrite of at most a page. False when that cannot be done (no file yet, a
 // text longer than a page, an error): the caller writes it the atomic way.
 constexpr std::size_t kPage = 4096;
-bool write_in_place(const std::string& path, const std::string& text) {
-  if (text.size() > kPage) return false;
+enum class InPlace { Written, Atomic, Gone };  // Atomic: write it the atomic way instead
+
+InPlace write_in_place(const std::string& path, const std::string& text) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) return false;
+  // A deferred write renews a record that exists: one that is gone was removed meanwhile (the
+  // endpoint deleted, or its file set aside), and is not brought back.
+  if (!fd) return errno == ENOENT ? InPlace::Gone : InPlace::Atomic;
+  if (text.size() > kPage) return InPlace::Atomic;
   struct stat st{};
-  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(kPage)) return false;
+  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(kPage)) return InPlace::Atomic;
   std::string padded = text;
   if (padded.size() < static_cast<std::size_t>(st.st_size)) padded.resize(static_cast<std::size_t>(st.st_size), ' ');
   ssize_t n;
   do n = ::pwrite(fd.get(), padded.data(), padded.size(), 0);
   while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(padded.size());
+  return n == static_cast<ssize_t>(padded.size()) ? InPlace::Written : InPlace::Atomic;
 }
 
 }  // namespace
@@ -108,7 +112,8 @@ void StateWriter::write_later(const std::string& path, std::string text, std::ch
     std::lock_guard lock(mutex_);
     ++stats_.deferred;
     if (auto urgent = pending_.find(path); urgent != pending_.end()) {
-      urgent->second.text = std::move(text);  // goes out now anyway
+      // Goes out now anyway; a removal queued already stays a removal (the record is gone).
+      if (urgent->second.text) urgent->second.text = std::move(text);
       ++stats_.superseded;
       return;
     }
@@ -147,8 +152,8 @@ void StateWriter::run() {
       return !later_.empty() && (stopping_ || flushing_ > 0 || std::chrono::steady_clock::now() >= later_due_);
     };
     auto work = [&] { return !pending_.empty() || later_now() || stopping_; };
-    if (later_.empty())
-      wake_.wait(lock, work);
+    if (later_.empty())  // until there is work, or a deferred write whose deadline to sleep until
+      wake_.wait(lock, [&] { return work() || !later_.empty(); });
     else
       wake_.wait_until(lock, later_due_, work);
     if (!work()) continue;  // woken before the deadline: wait again
@@ -178,14 +183,14 @@ void StateWriter::run() {
 void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
   std::map<std::string, Result<void>> results;
   std::set<std::string> directories;
-  std::uint64_t written = 0, in_place = 0;
+  std::uint64_t written = 0, in_place = 0, gone = 0;
   for (auto& [path, p] : batch) {
     if (!p.in_place) continue;
-    p.in_place = p.text && write_in_place(path, *p.text);
-    if (p.in_place) {
-      results.emplace(path, Result<void>{});
-      ++in_place;
-    }
+    InPlace how = p.text ? write_in_place(path, *p.text) : InPlace::Atomic;
+    p.in_place = how != InPlace::Atomic;  // done with, either way
+    if (p.in_place) results.emplace(path, Result<void>{});
+    if (how == InPlace::Written) ++in_place;
+    if (how == InPlace::Gone) ++gone;
   }
   // Every file's new content on disk first, then the renames (and removals), then one fsync of
   // each directory: a crash at any point leaves each file either old or new, never torn.
@@ -240,6 +245,7 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
     std::lock_guard lock(mutex_);
     stats_.files_written += written;
     stats_.written_in_place += in_place;
+    stats_.deferred_dropped += gone;
     stats_.directory_syncs += directories.size();
   }
   for (auto& [path, p] : batch)

@@ -64,6 +64,7 @@ class StateWriter {
     std::uint64_t deferred = 0;          // write_later() calls
     std::uint64_t deferred_batches = 0;  // batches that took the deferred writes out
     std::uint64_t written_in_place = 0;  // deferred writes done over the old content
+    std::uint64_t deferred_dropped = 0;  // deferred writes of a file removed meanwhile
   };
   Stats stats() const;
 

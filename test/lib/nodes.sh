@@ -4,7 +4,9 @@
 # LAN ($LAB_BRIDGE, test/interop/lab.sh) by a veth that is a port of a bridge inside the node:
 # the node's "br0", which its containers attach to, as on a real host.
 #
-#   node_up NAME ADDRESS BRIDGE [dockerd args...]   starts it (ADDRESS/24 on BRIDGE)
+#   node_up NAME ADDRESS BRIDGE [dockerd args...]   makes it (ADDRESS/24 on BRIDGE) and starts it
+#   node_start NAME                                 starts it again after node_kill (a reboot:
+#                                                   /run emptied, /var/lib kept)
 #   node_wait NAME                                  until its dockerd answers (60 s)
 #   nd NAME docker-args...                          the docker CLI against that node
 #   node_kill NAME                                  kill -9 of everything of the node: a power cut
@@ -32,7 +34,16 @@ node_up() {  # name address bridge [dockerd args...]
   ip -n "$ns" link set "$bridge" up
   ip -n "$ns" addr add "$addr/24" dev "$bridge"
   mkdir -p "$dir"
-  nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation unchanged \
+  printf '%q ' "$@" > "$dir/dockerd-args"
+  node_start "$name"
+}
+
+node_start() {  # name
+  local name=$1 dir=${NODE_DIR[$1]}
+  # After a power cut its mount namespace is gone: what is left in run/ are plain files.
+  rm -rf "${dir:?}/run"
+  eval "set -- $(cat "$dir/dockerd-args")"
+  nsenter --net="/run/netns/${NODE_NS[$name]}" unshare --mount --uts --propagation unchanged \
     /bin/sh "$top/test/lib/node_dockerd" "$CURRENT_ENGINE_ROOT" "$dir" "$name" "$@" >> "$dir/dockerd.log" 2>&1 &
   NODE_PID[$name]=$!
   disown "$!"  # no "Killed" note from bash after node_kill

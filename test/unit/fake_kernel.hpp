@@ -387,6 +387,7 @@ struct Offer4 {
   Ipv4Address address = *Ipv4Address::parse("198.18.0.42");
   std::uint32_t lease_seconds = 3600;
   std::optional<std::uint32_t> t1_seconds;
+  std::optional<Ipv4Address> dns;  // option 6, when given
 };
 
 // The server's answer to what the client sent: an OFFER to a DISCOVER, an ACK to a REQUEST.
@@ -403,6 +404,7 @@ inline Bytes server_reply4(const dhcp4::Transmit& request_transmit, dhcp4::Messa
   if (offer.t1_seconds) p.add_u32(dhcp4::option::RenewalTime, *offer.t1_seconds);
   p.add_address(dhcp4::option::SubnetMask, *Ipv4Address::parse("255.255.255.0"));
   p.add_address(dhcp4::option::Router, *Ipv4Address::parse("198.18.0.1"));
+  if (offer.dns) p.add_address(dhcp4::option::DnsServers, *offer.dns);
   Bytes out;
   dhcp4::encode(p, out);
   return out;

@@ -99,6 +99,17 @@ EndpointRecord created_record(EndpointPhase phase) {
   return record;
 }
 
+// Join as Docker drives it, in one step: the container's namespace with FACTS, the endpoint
+// following into it, the link moved there, and the client's socket opened inside.
+std::shared_ptr<FakeNamespaceState> joined(EndpointFixture& f, Endpoint& endpoint, ContainerFacts facts) {
+  auto ns = f.kernel->start_container(kSandbox);
+  ns->facts = std::move(facts);
+  endpoint.follow_into(kSandbox);
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
+  return ns;
+}
+
 // What log lines the daemon writes to stderr while it lives.
 class StderrCapture {
  public:
@@ -235,11 +246,7 @@ TEST_CASE("endpoint create reports a failed attachment", "[endpoint]") {
 TEST_CASE("endpoint warns about a container's unusable /etc/hostname and sends none", "[endpoint]") {
   EndpointFixture f;
   auto endpoint = f.created();
-  auto ns = f.kernel->start_container(kSandbox);
-  ns->facts = ContainerFacts{"", std::string(64, 'e'), "/etc/hostname is a FIFO, not a regular file"};
-  endpoint->follow_into(kSandbox);
-  f.kernel->move_link(kContainerEnd, kSandbox);
-  REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
+  joined(f, *endpoint, ContainerFacts{"", std::string(64, 'e'), "/etc/hostname is a FIFO, not a regular file"});
   REQUIRE(run_until(f.io, [&] { return std::string(endpoint->describe().at("container_id").as_string()) == std::string(64, 'e'); }));
   auto status = endpoint->describe();
   CHECK(std::string(status.at("last_error").as_string()) ==
@@ -294,11 +301,7 @@ TEST_CASE("endpoint follows into the container and applies the lease there", "[e
 TEST_CASE("endpoint writes a renewal of the same address later, a new address at once", "[endpoint]") {
   EndpointFixture f;
   auto endpoint = f.created();
-  auto ns = f.kernel->start_container(kSandbox);
-  ns->facts = ContainerFacts{"web", std::string(64, 'c'), ""};
-  endpoint->follow_into(kSandbox);
-  f.kernel->move_link(kContainerEnd, kSandbox);
-  REQUIRE(run_until(f.io, [&] { return f.kernel->wires4.size() == 2; }));
+  auto ns = joined(f, *endpoint, ContainerFacts{"web", std::string(64, 'c'), ""});
   auto inside = f.kernel->last_wire4();
   for (auto w : f.withins) CHECK(w == 0ms);  // Creating, Created, Joined, followed: all at once
   // The hostname's renewal: the same address, a lease of 3600 s -> 30 s at most. (T1 of 1 s:
@@ -325,10 +328,38 @@ TEST_CASE("endpoint writes a renewal of the same address later, a new address at
   before = f.withins.size();
   Offer4 moved;
   moved.address = *Ipv4Address::parse("198.18.0.43");
+  moved.t1_seconds = 1;
   inside->reply(server_reply4(inside->sent.back(), dhcp4::MessageType::Ack, moved));
   REQUIRE(run_until(f.io, [&] { return f.withins.size() > before; }));
   CHECK(f.withins.back() == 0ms);
   CHECK(endpoint->lease4()->address == moved.address);
+  // Same address and server, new DNS servers: a re-adoption would use them, so at once.
+  REQUIRE(run_until(f.io, [&] { return count_sent(*inside, dhcp4::MessageType::Request) == 4; }));
+  before = f.withins.size();
+  Offer4 new_dns = moved;
+  new_dns.dns = *Ipv4Address::parse("198.18.0.53");
+  inside->reply(server_reply4(inside->sent.back(), dhcp4::MessageType::Ack, new_dns));
+  REQUIRE(run_until(f.io, [&] { return f.withins.size() > before; }));
+  CHECK(f.withins.back() == 0ms);
+}
+
+// The deadline is also bounded by what is left of the lease the record on disk holds: a
+// long lease renewed late in a short one (as after rebinding, or re-adopting an old lease) goes
+// out before half of what is left of the short one, not a quarter of the long one.
+TEST_CASE("endpoint writes a late renewal before the lease on disk runs out", "[endpoint]") {
+  EndpointFixture f;
+  Offer4 short_lease;  // 5 s, renewed at T1 = 2 s: 3 s left on disk then
+  short_lease.lease_seconds = 5;
+  short_lease.t1_seconds = 2;
+  auto endpoint = f.created(EndpointFixture::default_options(), short_lease);
+  joined(f, *endpoint, ContainerFacts{"", std::string(64, 'c'), ""});  // no hostname: no early renewal
+  auto inside = f.kernel->last_wire4();
+  REQUIRE(run_until(f.io, [&] { return count_sent(*inside, dhcp4::MessageType::Request) == 1; }));
+  std::size_t before = f.withins.size();
+  inside->reply(server_reply4(inside->sent.back(), dhcp4::MessageType::Ack, Offer4{}));  // 3600 s
+  REQUIRE(run_until(f.io, [&] { return f.withins.size() > before; }));
+  CHECK(f.withins.back() > 1000ms);   // deferred ...
+  CHECK(f.withins.back() <= 1500ms);  // ... by half of the 3 s left, not 30 s
 }
 
 // Leave releases once (in the container if it was followed, here on the host end); remove()

@@ -174,7 +174,7 @@ TEST_CASE("a deferred write waits for its deadline: urgent writes do not take it
 
 // In place: no new inode, no temporary file; a shorter text is padded with spaces (JSON's
 // whitespace) to the old length, so that one pwrite replaces it all.
-TEST_CASE("a deferred write goes over the file's content in place, padded; a new file is written atomically") {
+TEST_CASE("a deferred write goes over the file's content in place, padded; a missing file is not made") {
   TempDir dir;
   StateWriter writer;
   std::string record = dir.path + "/record.json";
@@ -195,26 +195,37 @@ TEST_CASE("a deferred write goes over the file's content in place, padded; a new
   auto stats = writer.stats();
   CHECK(stats.written_in_place == 1);
   CHECK(stats.files_written == 1);  // the first, atomic write only
-  // A deferred write of a file that is not there yet: the atomic way.
-  writer.write_later(dir.path + "/fresh.json", "{}", 0ms);
+  // A deferred write of a file that is not there: dropped (it renews a record; one that is gone
+  // was removed meanwhile, and is not brought back).
+  writer.write_later(dir.path + "/gone.json", "{}", 0ms);
   writer.flush();
-  CHECK(read(dir.path + "/fresh.json") == "{}");
-  CHECK(writer.stats().files_written == 2);
+  CHECK_FALSE(exists(dir.path + "/gone.json"));
+  CHECK(writer.stats().files_written == 1);
   CHECK(writer.stats().written_in_place == 1);
+  CHECK(writer.stats().deferred_dropped == 1);
+  // Longer than a page: the atomic way.
+  writer.write_later(record, std::string(5000, ' ') + "{}", 0ms);
+  writer.flush();
+  CHECK(read(record).size() == 5002);
+  CHECK(writer.stats().files_written == 2);
 }
 
 TEST_CASE("deferred writes all go out together at the earliest deadline, each once, with its latest text") {
   TempDir dir;
   StateWriter writer;
   constexpr int kFiles = 40;
-  for (int round = 0; round < 3; ++round)
+  for (int i = 0; i < kFiles; ++i) writer.write(dir.path + "/" + std::to_string(i) + ".json", "r0");
+  writer.write(dir.path + "/trigger.json", "r0");
+  writer.flush();
+  auto before = writer.stats();
+  for (int round = 1; round <= 3; ++round)
     for (int i = 0; i < kFiles; ++i)
       writer.write_later(dir.path + "/" + std::to_string(i) + ".json", "r" + std::to_string(round), 1h);
-  writer.write_later(dir.path + "/trigger.json", "r2", 0ms);  // one short deadline: everyone goes with it
+  writer.write_later(dir.path + "/trigger.json", "r3", 0ms);  // one short deadline: everyone goes with it
   auto all_written = [&] {
-    if (read(dir.path + "/trigger.json") != "r2") return false;
+    if (read(dir.path + "/trigger.json") != "r3") return false;
     for (int i = 0; i < kFiles; ++i)
-      if (read(dir.path + "/" + std::to_string(i) + ".json") != "r2") return false;
+      if (read(dir.path + "/" + std::to_string(i) + ".json") != "r3") return false;
     return true;
   };
   auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -224,8 +235,9 @@ TEST_CASE("deferred writes all go out together at the earliest deadline, each on
   auto stats = writer.stats();
   CHECK(stats.deferred == 3 * kFiles + 1);
   CHECK(stats.deferred_batches == 1);
-  CHECK(stats.files_written == kFiles + 1);  // 121 queued, 41 written
-  CHECK(stats.filesystem_syncs == 1);        // one batch of 41: one syncfs
+  CHECK(stats.written_in_place == kFiles + 1);          // 121 queued, 41 written, each in place
+  CHECK(stats.files_written == before.files_written);   // none the atomic way
+  CHECK(stats.filesystem_syncs == before.filesystem_syncs);  // and no sync at all
 }
 
 TEST_CASE("an urgent write or removal supersedes a deferred one of the same file; the destructor writes deferred ones") {
@@ -233,6 +245,8 @@ TEST_CASE("an urgent write or removal supersedes a deferred one of the same file
   std::string a = dir.path + "/a.json", b = dir.path + "/b.json", c = dir.path + "/c.json";
   {
     StateWriter writer;
+    for (const auto& path : {a, b, c}) writer.write(path, "x");  // deferred writes renew files that exist
+    writer.flush();
     writer.write_later(a, "deferred", 1h);
     writer.write(a, "urgent");
     writer.write_later(b, "deferred", 1h);
@@ -242,6 +256,11 @@ TEST_CASE("an urgent write or removal supersedes a deferred one of the same file
     CHECK(read(a) == "urgent");
     CHECK_FALSE(exists(b));
     CHECK(read(c) == "deferred");
+    // A deferred write after a removal still waiting: the file stays removed.
+    writer.remove(b);
+    writer.write_later(b, "too late", 0ms);
+    writer.flush();
+    CHECK_FALSE(exists(b));
     // Deferred again after an urgent write still waiting: the urgent write takes the new text.
     writer.write(a, "urgent 2");
     writer.write_later(a, "deferred 2", 1h);
@@ -249,6 +268,25 @@ TEST_CASE("an urgent write or removal supersedes a deferred one of the same file
   }
   CHECK(read(a) == "deferred 2");
   CHECK(read(c) == "at exit ");  // in place over "deferred": padded to its length
+}
+
+// The writer's thread asleep with nothing to do (the daemon's usual state between renewals):
+// a deferred write must wake it at its deadline by itself, with no urgent write, flush() or
+// destructor to push it (it once slept on until one of those came).
+TEST_CASE("a deferred write reaches the disk at its deadline when nothing else happens") {
+  TempDir dir;
+  StateWriter writer;
+  std::string record = dir.path + "/e.json";
+  writer.write(record, "{\"lease\":\"first\"}");
+  writer.flush();  // the thread now idles
+  auto queued = std::chrono::steady_clock::now();
+  writer.write_later(record, "{\"lease\":\"2nd\"}", 50ms);
+  auto deadline = queued + 5s;
+  while (read(record).rfind("{\"lease\":\"2nd\"}", 0) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  CHECK(read(record) == "{\"lease\":\"2nd\"}  ");  // in place, padded to the old length
+  CHECK(std::chrono::steady_clock::now() - queued >= 50ms);
+  CHECK(writer.stats().deferred_batches == 1);
 }
 
 TEST_CASE("StateStore queues endpoint records and removals through the writer, in order") {
