@@ -40,12 +40,14 @@ BENCH_PACKAGES=(udhcpc)
 SWARM_PACKAGES=(docker-registry)
 
 # Configures (once) and builds a meson build directory: build_dir DIR [meson options...]
+# (BUILD_TARGETS, when set: only those ninja targets, e.g. the fuzz targets without the rest.)
 build_dir() {
   local dir=$1; shift
   if [ ! -f "$top/$dir/build.ninja" ]; then
     meson setup "$top/$dir" "$top" "$@" > "$top/$dir.setup.log" 2>&1 || { cat "$top/$dir.setup.log" >&2; die "meson setup $dir failed"; }
     rm -f "$top/$dir.setup.log"
   fi
-  ninja -C "$top/$dir" > "$top/$dir.log" 2>&1 || { grep -E -B2 -A8 'error|FAILED' "$top/$dir.log" | head -60 >&2; die "build in $dir failed (log: $dir.log)"; }
+  # shellcheck disable=SC2086 # a list of targets
+  ninja -C "$top/$dir" ${BUILD_TARGETS:-} > "$top/$dir.log" 2>&1 || { grep -E -B2 -A8 'error|FAILED' "$top/$dir.log" | head -60 >&2; die "build in $dir failed (log: $dir.log)"; }
   rm -f "$top/$dir.log"
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -86,6 +87,17 @@ void ensure_writable_sysctls() {
   }
   netlink::set_proc_sys_root(std::string(private_proc) + "/sys");
   log::info(std::string("/proc/sys is read-only here (a managed plugin?): sysctls go through ") + private_proc + "/sys");
+}
+
+// Two fds per endpoint: a thousand endpoints need more than the soft limit of 1024 that
+// systemd (and most shells) give. The hard limit is ours to take.
+void raise_fd_limit() {
+  struct rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur >= limit.rlim_max) return;
+  rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0)
+    log::debug("open files limit raised from " + std::to_string(before) + " to " + std::to_string(limit.rlim_max));
 }
 
 // --host-state-dir: DIR/<plugin id> on dockerd's root, made if missing and held open, so that
@@ -207,6 +219,7 @@ int serve_command(int argc, char** argv) {
   }
 
   ensure_writable_sysctls();
+  raise_fd_limit();
   asio::io_context io(1);
   Driver driver(io.get_executor(), state_dir, docker_timeout);
   driver.set_state_dir_shown(state_dir_shown);

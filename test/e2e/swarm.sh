@@ -13,8 +13,9 @@
 # node's endpoint MAC), scaling down (leases released), draining a node (tasks move, old leases
 # released, new ones taken), a node's power cut (its task rescheduled; its leases left to expire
 # at the server, released by its plugin when it is back), identity= keeping the address of a task that moves between nodes, templates
-# in driver options (not expanded by Docker: refused), docker stack deploy, and docker plugin
-# upgrade with a task running (the state survives). Prints "swarm: N passed, M failed".
+# in driver options (not expanded by Docker: refused), docker stack deploy, docker plugin
+# upgrade with a task running (the state survives), and a kill -9 of one node's dockerd alone
+# (its containers and plugin live on, holding their leases, while swarm replaces its tasks). Prints "swarm: N passed, M failed".
 # Usage: test/e2e/swarm.sh [net-dhcp]   (root; the binary only for `net-dhcp status`: the nodes
 #        run the plugin built by scripts/package plugin-dir from this checkout)
 set -u
@@ -280,10 +281,26 @@ check "docker plugin upgrade: the state survives (it is outside the rootfs): g's
 plugin_status > "$OUT/status-n3" 2>&1
 sed 's/^/#   /' "$OUT/status-n3" | head -6
 
+# --- n3's dockerd alone killed: its containerd, containers and plugin live on -----------------
+task_addresses g n3 > "$OUT/orphans"
+task_addresses r n3 >> "$OUT/orphans"
+n3_socket="$LAB_DIR/nodes/n3/run/docker/plugins/$(nd n3 plugin inspect -f '{{.Id}}' net-dhcp:latest)/net-dhcp.sock"
+r_before=$(task_addresses r n1 n2 n3 | wc -l)
+kill -9 "${NODE_PID[n3]}"
+check "n3's dockerd killed alone (kill -9): the manager marks n3 Down" wait_for 90 \
+  'nd n1 node ls --format "{{.Hostname}} {{.Status}}" | grep -q "^n3 Down"'
+check "n3's dockerd killed alone: r's tasks are all running again on n1 and n2" \
+  wait_for 60 "[ \$(task_addresses r n1 n2 | wc -l) -eq $r_before ]"
+check "n3's dockerd killed alone: its containers and plugin live on, their leases held (status through the plugin's socket: bound)" \
+  bash -c "[ -s '$OUT/orphans' ] && while read -r n mac ip; do grep -q \" \$mac \$ip \" '$LEASES' &&
+    '$BIN' status --socket '$n3_socket' | grep -q \" \$ip/24 .* bound \" || exit 1; done < '$OUT/orphans'"
+echo "# n3's orphans (dockerd dead, containers running): $(awk '{print $3}' "$OUT/orphans" | tr '\n' ' ')"
+
 # --- the end: every lease of a live node released ----------------------------------------------
 nd n1 service rm g r > /dev/null
-check "service rm: every lease released" wait_for 30 "[ \$(grep -c ' 198.18.0.' '$LEASES') -eq 0 ]"
-for n in n1 n2 n3; do
+check "service rm: every lease released but those of n3's orphaned containers" \
+  wait_for 30 "[ \$(grep -c ' 198.18.0.' '$LEASES') -eq $(wc -l < "$OUT/orphans") ]"
+for n in n1 n2; do
   if wait_for 15 "! ip -n '${NODE_NS[$n]}' -o link show | grep -q ' dh-'"; then
     ok "$n: no net-dhcp link left on its bridge"
   else
