@@ -118,7 +118,13 @@ current_engine_cleanup() {
   fi
   if [ -f "$CURRENT_ENGINE_DIR/host-mounts" ]; then
     for f in /run/docker/netns/*; do mountpoint -q "$f" 2>/dev/null && umount "$f" 2>/dev/null; done
-    while read -r dir; do mountpoint -q "$dir" && umount "$dir" 2>/dev/null; done < "$CURRENT_ENGINE_DIR/host-mounts"
+    # A socket still bound in the folder (a daemon not yet gone) keeps the mount busy; the lazy
+    # unmount detaches it anyway (the folder under it is the same one), so none is left behind.
+    while read -r dir; do
+      mountpoint -q "$dir" || continue
+      umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null ||
+        echo "warning: $dir is still mounted (made by current_engine_start); umount -l $dir removes it" >&2
+    done < "$CURRENT_ENGINE_DIR/host-mounts"
     rm -f "$CURRENT_ENGINE_DIR/host-mounts"
   fi
   return 0

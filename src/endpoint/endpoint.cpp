@@ -240,6 +240,10 @@ void Endpoint::mark_failed(const std::string& what, const std::string& message) 
 }
 
 void Endpoint::start_v4(std::unique_ptr<Dhcp4Socket> socket) {
+  // The server's MAC, learnt on the host end before Join: renewals from the container's end go
+  // straight to it (dhcp4_socket.hpp).
+  if (wire4_ && wire4_->socket)
+    for (const auto& [ip, mac] : wire4_->socket->neighbours()) socket->learn_neighbour(ip, mac);
   start_wire(wire4_, client4_, std::move(socket), &Endpoint::on_event4, &Endpoint::on_send_error4);
 }
 
@@ -453,7 +457,8 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
       lease4_.reset();
       return;
   }
-  if (e.kind == Kind::Renewed) log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
+  if (e.kind == Kind::Renewed && log::enabled(log::Level::Debug))  // (no strings built otherwise)
+    log::debug(log_prefix() + "renewed " + e.lease.address.to_string());
   if (metrics_)
     metrics_->lease_event(e, lease4_ ? std::optional(Clock::now() - lease4_->acquired_at) : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();

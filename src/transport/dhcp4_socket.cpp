@@ -165,12 +165,14 @@ Result<void> PacketSocket::send_frame(std::uint16_t ethertype, MacAddress destin
   return {};
 }
 
-// Unicast from a configured address through the kernel's UDP stack, as RFC 2131 expects
-// of a bound client. Returns false when the address is not configured on the interface. The
-// socket is made in the interface's namespace: the daemon's thread runs in the host's, where
-// the container's address does not exist (every renewal then fell back to raw frames).
-bool PacketSocket::send_udp(const dhcp4::Transmit& t) {
-  auto make = [] { return UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)); };
+// The UDP socket of a leased address, made in the interface's namespace (the daemon's thread
+// runs in the host's, where the container's address does not exist). Its filter drops every
+// datagram: the packet socket reads the replies, this one only keeps port 68 bound. False
+// when the address is not configured on the interface (bind() refuses it) or a call failed.
+bool PacketSocket::bind_udp(Ipv4Address address) {
+  if (udp_ && udp_address_ == address) return true;
+  udp_.reset();
+  auto make = [] { return UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)); };
   UniqueFd fd;
   if (netns_) {
     auto made = netlink::inside(*netns_, [&]() -> Result<UniqueFd> { return make(); });
@@ -179,22 +181,43 @@ bool PacketSocket::send_udp(const dhcp4::Transmit& t) {
     fd = make();
   }
   if (!fd) return false;
+  sock_filter nothing[] = {BPF_STMT(BPF_RET | BPF_K, 0u)};
+  sock_fprog program{1, nothing};
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) < 0) return false;
   int on = 1;
+  // Another DHCP client in the container may bind port 68 beside us (with SO_REUSEADDR too).
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   int index = interface_.index;  // by index: Docker renames the interface in the container
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &index, sizeof index) < 0) return false;
   sockaddr_in local{};
   local.sin_family = AF_INET;
   local.sin_port = htons(dhcp4::kClientPort);
-  local.sin_addr.s_addr = htonl(t.source.to_u32());
+  local.sin_addr.s_addr = htonl(address.to_u32());
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) return false;
+  udp_ = std::move(fd);
+  udp_address_ = address;
+  return true;
+}
+
+// Unicast from a configured address through the kernel's UDP stack, as a bound client does
+// when it does not know the server's MAC (the kernel finds it by ARP).
+bool PacketSocket::send_udp(const dhcp4::Transmit& t) {
+  if (!udp_ || udp_address_ != t.source) return false;
   sockaddr_in remote{};
   remote.sin_family = AF_INET;
   remote.sin_port = htons(dhcp4::kServerPort);
   remote.sin_addr.s_addr = htonl(t.destination.to_u32());
-  return ::sendto(fd.get(), t.payload.data(), t.payload.size(), 0, reinterpret_cast<sockaddr*>(&remote),
+  return ::sendto(udp_.get(), t.payload.data(), t.payload.size(), 0, reinterpret_cast<sockaddr*>(&remote),
                   sizeof remote) >= 0;
 }
+
+namespace {
+std::uint32_t xid_of(const Bytes& payload) {
+  std::uint32_t xid = 0;
+  for (std::size_t i = 4; i < 8 && i < payload.size(); ++i) xid = xid << 8 | std::to_integer<std::uint32_t>(payload[i]);
+  return xid;
+}
+}  // namespace
 
 Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
   Bytes packet;
@@ -209,17 +232,27 @@ Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
     encode_arp(arp, packet);
     return send_frame(ETH_P_ARP, kMacBroadcast, packet);
   }
+  // From a leased address (RENEWING, REBINDING, RELEASE): keep its port 68 bound.
+  if (!t.source.is_unspecified()) bind_udp(t.source);
   bool unicast = t.destination != kIpv4Broadcast;
-  if (unicast && !t.source.is_unspecified() && send_udp(t)) {
-    last_unicast_path_ = "udp";
-    return {};
-  }
   MacAddress destination_mac = kMacBroadcast;
   if (unicast) {
-    last_unicast_path_ = "raw";
-    // The server's MAC from its replies; unknown (e.g. after a restart) -> broadcast frame,
-    // which the server's stack still accepts for its own IP.
-    if (auto mac = neighbours_.find(t.destination)) destination_mac = *mac;
+    std::uint32_t xid = xid_of(t.payload);
+    bool unanswered = sent_frame_ && xid == last_frame_xid_;
+    auto mac = neighbours_.find(t.destination);
+    if (mac && !unanswered) {
+      destination_mac = *mac;
+      last_unicast_path_ = "frame";
+      last_frame_xid_ = xid;
+      sent_frame_ = true;
+    } else if (!t.source.is_unspecified() && send_udp(t)) {
+      last_unicast_path_ = "udp";
+      return {};
+    } else {
+      // Neither (e.g. after a restart, the address not configured): a broadcast frame, which
+      // the server's stack still accepts for its own IP.
+      last_unicast_path_ = "broadcast";
+    }
   }
   encode_ipv4_udp(t.source, dhcp4::kClientPort, t.destination, dhcp4::kServerPort, t.payload, packet);
   return send_frame(ETH_P_IP, destination_mac, packet);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "dhcp/dhcp4_client.hpp"
 #include "dhcp/ip_udp.hpp"
@@ -37,10 +38,15 @@ class Dhcp4Socket {
   virtual Result<void> send(const dhcp4::Transmit& transmit) = 0;
   // Also deliver ARP packets (while an RFC 5227 probe runs).
   virtual void watch_arp(bool on) = 0;
-  // How unicast packets went out: "raw" (packet socket) or "udp" (address configured).
-  virtual const char* last_unicast_path() const { return "raw"; }
+  // How the last unicast packet went out: "frame" (a frame to the server's MAC, learnt from its
+  // replies), "udp" (the kernel's UDP stack, which finds the MAC by ARP) or "broadcast" (a
+  // broadcast frame: neither was possible).
+  virtual const char* last_unicast_path() const { return "frame"; }
   // The client took a reply from `ip` sent by `mac`: a MAC to unicast to later.
   virtual void learn_neighbour(Ipv4Address /*ip*/, MacAddress /*mac*/) {}
+  // What it learnt, for the socket that replaces it (after Join, in the container's namespace):
+  // else the first renewal from there would not know the server's MAC.
+  virtual std::vector<std::pair<Ipv4Address, MacAddress>> neighbours() const { return {}; }
 
   // For DhcpSession: feed every waiting packet to the client.
   void receive_into(dhcp4::Client& client, TimePoint now);
@@ -62,6 +68,9 @@ class NeighbourCache {
   void learn(Ipv4Address ip, MacAddress mac);
   std::optional<MacAddress> find(Ipv4Address ip) const;
   std::size_t size() const { return size_; }
+  std::vector<std::pair<Ipv4Address, MacAddress>> entries() const {
+    return {entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(size_)};
+  }
 
  private:
   std::array<std::pair<Ipv4Address, MacAddress>, kCapacity> entries_{};
@@ -70,9 +79,15 @@ class NeighbourCache {
 };
 
 // DHCPv4 on a packet socket bound to one interface, with a classic BPF filter so that only
-// DHCP replies (and ARP, when asked) wake us. Unicast from a leased address goes through a
-// UDP socket when the address is configured on the interface, else as a raw frame to the
-// server's MAC (learnt from its replies).
+// DHCP replies (and ARP, when asked) wake us. Unicast from a leased address (RENEWING) goes as
+// a frame to the server's MAC, learnt from its replies: through the kernel's UDP stack, every
+// renewal made the container's kernel ARP for the server once its entry had gone stale, and on
+// a bridge each ARP broadcast reaches every other container (1000 endpoints: 1000 ARP
+// receptions per renewal, most of the daemon's CPU). A retransmission (no answer to the frame:
+// the server's MAC may have changed), or an unknown MAC, goes through the UDP stack instead.
+// While a leased address is used, a UDP socket stays bound to it on port 68 in the interface's
+// namespace (filtered to receive nothing: replies are read here), so that the server's
+// unicast ACKs are not answered with ICMP port unreachable; it is also the UDP path's socket.
 class PacketSocket final : public Dhcp4Socket {
  public:
   // Opens it in the calling thread's network namespace (enter the container's first, with
@@ -93,18 +108,24 @@ class PacketSocket final : public Dhcp4Socket {
   void watch_arp(bool on) override;
   const char* last_unicast_path() const override { return last_unicast_path_; }
   void learn_neighbour(Ipv4Address ip, MacAddress mac) override { neighbours_.learn(ip, mac); }
+  std::vector<std::pair<Ipv4Address, MacAddress>> neighbours() const override { return neighbours_.entries(); }
 
  private:
   explicit PacketSocket(UniqueFd fd, InterfaceInfo interface, std::shared_ptr<const netlink::Namespace> netns)
       : fd_(std::move(fd)), interface_(std::move(interface)), netns_(std::move(netns)) {}
   Result<void> send_frame(std::uint16_t ethertype, MacAddress destination, ByteView packet);
+  bool bind_udp(Ipv4Address address);
   bool send_udp(const dhcp4::Transmit& transmit);
 
   UniqueFd fd_;
   InterfaceInfo interface_;
   std::shared_ptr<const netlink::Namespace> netns_;  // where the interface is (and the address, once bound)
   NeighbourCache neighbours_;
-  const char* last_unicast_path_ = "raw";
+  UniqueFd udp_;              // bound to udp_address_:68 while that address is used
+  Ipv4Address udp_address_;
+  std::uint32_t last_frame_xid_ = 0;  // of the last unicast frame: sent again = unanswered
+  bool sent_frame_ = false;
+  const char* last_unicast_path_ = "frame";
 };
 
 }  // namespace netdhcp

@@ -428,12 +428,16 @@ lab_wait 10 bash -c "docker exec $cid ip addr show eth0 | grep -q 'inet 198.18.0
 addr=$(docker exec "$cid" ip addr show eth0 | ipv4_of)
 check "kea: lease renewed while the container runs (4 s lease)" \
   lab_wait 10 bash -c "[ \$(grep -c '^$addr,.*,4,' '$KEA4') -ge 5 ]"
-# RFC 2131 RENEWING is unicast from the leased address: through the container's own UDP stack
-# (a socket made inside its namespace), not raw frames.
-check "kea: renewals leave through the container's UDP stack (unicast_path udp)" \
+# RFC 2131 RENEWING is unicast from the leased address: frames to the server's MAC, learnt from
+# its replies (no ARP broadcast from the container per renewal), with port 68 held on the
+# address in the container (a socket made inside its namespace): its kernel answers none of
+# Kea's unicast ACKs with ICMP port unreachable.
+check "kea: renewals go as frames to the server's MAC (unicast_path frame)" \
   bash -c "'$BIN' status --socket '$SOCKET' --json | python3 -c 'import json,sys; s=json.load(sys.stdin); \
 eps=[e for n in s[\"networks\"] for e in n[\"endpoints\"] if e[\"container_id\"]==\"$cid\"]; \
-sys.exit(0 if eps and eps[0][\"ipv4\"].get(\"unicast_path\")==\"udp\" else 1)'"
+sys.exit(0 if eps and eps[0][\"ipv4\"].get(\"unicast_path\")==\"frame\" else 1)'"
+noports=$(docker exec "$cid" cat /proc/net/snmp | awk '/^Udp:/ && ++n == 2 {print $3}')
+check "kea: no ICMP port unreachable from the container for the ACKs (Udp NoPorts ${noports:-?})" test "${noports:-1}" -eq 0
 # The server forgets everything and gives our address to someone else: NAK, new address.
 # The container's frames are held back at the bridge until the thief has the address: else a
 # renewal retransmitted meanwhile (every 250 ms on a 4 s lease) can reach the fresh Kea first,

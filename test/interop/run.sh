@@ -121,12 +121,24 @@ check "kea v4: renewals extend the lease in the database" \
   bash -c "[ \$(grep -c '^$addr,$(mac_of),.*,4,' '$KEA4') -ge 4 ]"
 check "kea v4: release recorded (valid lifetime 0)" lab_wait 5 grep -q "^$addr,$(mac_of),[^,]*,0," "$KEA4"
 
-# A bound client whose address is configured renews through the kernel's UDP stack.
-lab_client r02 02:00:00:00:02:02; ns=$LAB_NS
+# A bound client whose address is configured renews by frames to the server's MAC (no ARP
+# broadcast from its kernel), and holds port 68 on the address meanwhile: its kernel answers
+# none of the server's unicast ACKs with ICMP port unreachable (Udp NoPorts stays 0).
+udp_noports() { ip netns exec "$1" awk '/^Udp:/ && ++n == 2 {print $3}' /proc/net/snmp; }
+lab_client r02 02:00:00:00:02:02; ns=$LAB_NS; reserved_ns=$ns
 ip -n "$ns" addr add 198.18.0.61/24 dev lan0
-lease "$ns" --json --hold 2.5 > "$OUT/k2" 2>&1
-check "kea v4: renewal by UDP when the address is configured" \
-  json_true "$OUT/k2" "any(r.get('event') == 'renewed' and r['unicast_path'] == 'udp' for r in rows)"
+# (counted from the lease on: the OFFER and ACK to the address configured beforehand, before
+# the client had it, do meet a closed port)
+lease "$ns" --json --hold 2.5 > "$OUT/k2" 2>&1 &
+holder=$!
+lab_wait 5 grep -q '"address"' "$OUT/k2"
+noports0=$(udp_noports "$ns")
+wait "$holder"
+noports1=$(udp_noports "$ns")
+check "kea v4: renewals by frames to the server's MAC learnt from its replies (unicast_path frame)" \
+  json_true "$OUT/k2" "sum(1 for r in rows if r.get('event') == 'renewed' and r['from'] == 'renewing' and r['unicast_path'] == 'frame') >= 2"
+check "kea v4: port 68 held on the leased address: no ICMP port unreachable for the ACKs (Udp NoPorts $noports0 -> $noports1)" \
+  test "$noports1" -eq "$noports0"
 
 # Unicast to the server dropped: RENEWING fails, REBINDING (broadcast) succeeds.
 if lab_block_unicast_to_server; then
@@ -134,6 +146,11 @@ if lab_block_unicast_to_server; then
   lease "$ns" --json --hold 5 > "$OUT/k3" 2>&1
   check "kea v4: renewal unanswered, rebinding by broadcast keeps the lease" \
     json_true "$OUT/k3" "any(r.get('event') == 'renewed' and r['from'] == 'rebinding' for r in rows) and not any(r.get('event') == 'expired' for r in rows)"
+  # The frame to the server's MAC unanswered (its MAC may have changed): the retransmissions go
+  # through the kernel's UDP stack, which resolves the MAC by ARP.
+  lease "$reserved_ns" --json --hold 5 > "$OUT/k3b" 2>&1
+  check "kea v4: an unanswered frame is retransmitted through the kernel's UDP stack (unicast_path udp)" \
+    json_true "$OUT/k3b" "any(r.get('event') == 'renewed' and r['from'] == 'rebinding' and r['unicast_path'] == 'udp' for r in rows)"
   lab_unblock_unicast_to_server
 else
   echo "ok - kea v4: rebinding # SKIP bridged frames do not pass iptables (br_netfilter off)"

@@ -37,6 +37,8 @@ struct FakeWire {
   std::vector<TransmitT> sent;
   std::optional<Error> fail_sends;  // every send fails with this (the socket still "works")
   bool closed = false;              // the endpoint let go of it
+  // DHCPv4: the server's (IP, MAC) the socket was told, by its replies or by the socket it replaced.
+  std::vector<std::pair<Ipv4Address, MacAddress>> neighbours;
 
   void reply(const Bytes& packet) const { REQUIRE(::send(server.get(), packet.data(), packet.size(), 0) > 0); }
 };
@@ -63,10 +65,16 @@ class FakeSocketBase : public Base {
     return Bytes(buffer, buffer + n);
   }
 
- private:
+ protected:
   std::shared_ptr<FakeWire<TransmitT>> wire_;
+
+ private:
   UniqueFd fd_;
 };
+
+// Where the fake server's replies come from.
+inline const Ipv4Address kFakeServerIp = *Ipv4Address::parse("198.18.0.1");
+inline const MacAddress kFakeServerMac = *MacAddress::parse("02:00:00:00:00:01");
 
 class FakeDhcp4Socket final : public FakeSocketBase<Dhcp4Socket, dhcp4::Transmit> {
  public:
@@ -74,9 +82,18 @@ class FakeDhcp4Socket final : public FakeSocketBase<Dhcp4Socket, dhcp4::Transmit
   std::optional<Received4> read() override {
     auto payload = receive();
     if (!payload) return std::nullopt;
-    return ReceivedDhcp4{std::move(*payload), {}, {}};
+    return ReceivedDhcp4{std::move(*payload), kFakeServerMac, kFakeServerIp};
   }
   void watch_arp(bool) override {}
+  void learn_neighbour(Ipv4Address ip, MacAddress mac) override {
+    for (auto& [known_ip, known_mac] : wire_->neighbours)
+      if (known_ip == ip) {
+        known_mac = mac;
+        return;
+      }
+    wire_->neighbours.emplace_back(ip, mac);
+  }
+  std::vector<std::pair<Ipv4Address, MacAddress>> neighbours() const override { return wire_->neighbours; }
 };
 
 class FakeDhcp6Socket final : public FakeSocketBase<Dhcp6Socket, dhcp6::Transmit> {
