@@ -18,10 +18,15 @@ namespace netdhcp {
 namespace {
 
 // Classic BPF over the network-layer packet (SOCK_DGRAM packet socket). Accepts IPv4 UDP
-// to port 68 that is not a fragment and is a BOOTREPLY; ARP when instruction 4 says so;
-// never our own outgoing frames.
-constexpr unsigned kDrop = 16;
-std::array<sock_filter, 17> dhcp_filter(bool with_arp) {
+// to port 68 that is not a fragment and is a BOOTREPLY for our chaddr; ARP when instruction 4
+// says so; never our own outgoing frames. The chaddr match keeps every other client's replies
+// (broadcast ones reach every port of a bridge) and most of a rogue server's flood out of our
+// queue: the kernel drops them without waking the daemon.
+constexpr unsigned kDrop = 20;
+std::array<sock_filter, 21> dhcp_filter(bool with_arp, MacAddress chaddr) {
+  const auto& m = chaddr.octets;
+  const __u32 high = static_cast<__u32>(m[0]) << 24 | static_cast<__u32>(m[1]) << 16 | static_cast<__u32>(m[2]) << 8 | m[3];
+  const __u32 low = static_cast<__u32>(m[4]) << 8 | m[5];
   return {{
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<__u32>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
       /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, kDrop - 2, 0),
@@ -37,14 +42,18 @@ std::array<sock_filter, 17> dhcp_filter(bool with_arp) {
       /* 11 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),   // UDP destination port
       /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, dhcp4::kClientPort, 0, kDrop - 13),
       /* 13 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 8),  // DHCP op
-      /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1),
-      /* 15 */ BPF_STMT(BPF_RET | BPF_K, 0xffffu),
-      /* 16 */ BPF_STMT(BPF_RET | BPF_K, 0u),
+      /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, kDrop - 15),
+      /* 15 */ BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8 + 28),  // chaddr, first 4 bytes (a load past the end drops)
+      /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, high, 0, kDrop - 17),
+      /* 17 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 8 + 32),  // chaddr, last 2
+      /* 18 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, low, 0, kDrop - 19),
+      /* 19 */ BPF_STMT(BPF_RET | BPF_K, 0xffffu),
+      /* 20 */ BPF_STMT(BPF_RET | BPF_K, 0u),
   }};
 }
 
-Result<void> attach_filter(int fd, bool with_arp) {
-  auto program = dhcp_filter(with_arp);
+Result<void> attach_filter(int fd, bool with_arp, MacAddress chaddr) {
+  auto program = dhcp_filter(with_arp, chaddr);
   sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
   if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0)
     return system_error("attaching the DHCP packet filter", errno);
@@ -106,7 +115,7 @@ Result<PacketSocket> PacketSocket::open(const InterfaceInfo& interface, std::sha
     if (e == EPERM) return Error{"cannot open a packet socket: needs CAP_NET_RAW (run as root)", e};
     return system_error("packet socket", e);
   }
-  if (auto r = attach_filter(fd.get(), false); !r) return r.error();
+  if (auto r = attach_filter(fd.get(), false, interface.mac); !r) return r.error();
   int on = 1;
   // Tells us when the kernel has not filled in the UDP checksum yet (veth offload).
   if (::setsockopt(fd.get(), SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0)
@@ -120,7 +129,7 @@ Result<PacketSocket> PacketSocket::open(const InterfaceInfo& interface, std::sha
   return PacketSocket(std::move(fd), interface, std::move(netns));
 }
 
-void PacketSocket::watch_arp(bool on) { (void)attach_filter(fd_.get(), on); }
+void PacketSocket::watch_arp(bool on) { (void)attach_filter(fd_.get(), on, interface_.mac); }
 
 std::optional<Received4> PacketSocket::read() {
   alignas(8) std::byte buffer[4096];
