@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <set>
+#include <vector>
 
 #include "netdhcp/unique_fd.hpp"
+#include "src/support/log.hpp"
 
 namespace netdhcp {
 
@@ -25,9 +27,8 @@ std::string parent_of(const std::string& path) {
 // why a small batch keeps to its own files.
 constexpr std::size_t kSyncfsFrom = 16;
 
-// PATH.tmp with `text`; on disk (fdatasync) before the rename makes it PATH, unless the caller
-// syncs the filesystem itself (`sync` false).
-Result<void> write_temporary(const std::string& path, const std::string& text, bool sync) {
+// PATH.tmp with `text`, left open for the fdatasync that follows the rename.
+Result<UniqueFd> write_temporary(const std::string& path, const std::string& text) {
   std::string temporary = path + ".tmp";
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return system_error("writing " + temporary, errno);
@@ -42,12 +43,7 @@ Result<void> write_temporary(const std::string& path, const std::string& text, b
     }
     off += static_cast<std::size_t>(n);
   }
-  if (sync && ::fdatasync(fd.get()) < 0) {
-    int saved = errno;
-    ::unlink(temporary.c_str());
-    return system_error("writing " + temporary, saved);
-  }
-  return {};
+  return fd;
 }
 
 // A deferred write (see state_writer.hpp): `text`, padded with spaces to the file's length, over
@@ -192,42 +188,30 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
     if (how == InPlace::Written) ++in_place;
     if (how == InPlace::Gone) ++gone;
   }
-  // Every file's new content on disk first, then the renames (and removals), then one fsync of
-  // each directory: a crash at any point leaves each file either old or new, never torn.
+  // Each new content goes to PATH.tmp, then is renamed over PATH: from then on a daemon started
+  // after a kill -9 reads it (the page cache is the kernel's, not ours), and the callbacks are
+  // told. The fsyncs come after, in the same batch (below).
   std::size_t texts = 0;
   for (auto& [path, p] : batch) texts += p.text && !p.in_place ? 1 : 0;
   const bool one_sync = texts >= kSyncfsFrom;
   std::string sync_dir;
-  for (auto& [path, p] : batch) {
-    if (p.text && !p.in_place) {
-      auto r = write_temporary(path, *p.text, !one_sync);
-      if (r && sync_dir.empty()) sync_dir = parent_of(path);
-      results.emplace(path, r);
-    }
-  }
-  if (one_sync && !sync_dir.empty()) {
-    // (Every path of a batch is in the state directory: one filesystem.)
-    UniqueFd dir(::open(sync_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir || ::syncfs(dir.get()) < 0) {
-      Result<void> failed = system_error("syncing the state files in " + sync_dir, errno);
-      for (auto& [path, p] : batch)
-        if (p.text && !p.in_place && results.at(path)) {
-          ::unlink((path + ".tmp").c_str());  // the old file stays
-          results[path] = failed;
-        }
-    } else {
-      std::lock_guard lock(mutex_);
-      ++stats_.filesystem_syncs;
-    }
-  }
+  std::vector<std::pair<std::string, UniqueFd>> to_sync;  // renamed files, for their fdatasync
   for (auto& [path, p] : batch) {
     if (p.in_place) continue;
     if (p.text) {
-      if (!results.at(path)) continue;
-      if (::rename((path + ".tmp").c_str(), path.c_str()) < 0) {
-        results[path] = system_error("renaming " + path + ".tmp", errno);
+      auto fd = write_temporary(path, *p.text);
+      if (!fd) {
+        results.emplace(path, fd.error());
         continue;
       }
+      if (::rename((path + ".tmp").c_str(), path.c_str()) < 0) {
+        results.emplace(path, system_error("renaming " + path + ".tmp", errno));
+        ::unlink((path + ".tmp").c_str());
+        continue;
+      }
+      results.emplace(path, Result<void>{});
+      if (sync_dir.empty()) sync_dir = parent_of(path);
+      if (!one_sync) to_sync.emplace_back(path, std::move(*fd));
       ++written;
     } else if (::unlink(path.c_str()) < 0 && errno != ENOENT) {
       results.emplace(path, system_error("removing " + path, errno));
@@ -237,19 +221,38 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
     }
     directories.insert(parent_of(path));
   }
+  for (auto& [path, p] : batch)
+    for (auto& done : p.done) done(results.at(path));
+  // Then on disk: the files (one syncfs for a batch of many: one journal commit instead of one
+  // per file), then their directories. A host crash before this ends loses the latest records
+  // with the containers they describe (none survives a crash); a file renamed before its data
+  // reached the disk can then be empty, and is set aside at the next start (StateStore::load).
+  std::string sync_failure;
+  if (one_sync && !sync_dir.empty()) {
+    // (Every path of a batch is in the state directory: one filesystem.)
+    UniqueFd dir(::open(sync_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::syncfs(dir.get()) < 0) sync_failure = system_error("syncing the state files in " + sync_dir, errno).message;
+    else {
+      std::lock_guard lock(mutex_);
+      ++stats_.filesystem_syncs;
+    }
+  }
+  for (auto& [path, fd] : to_sync)
+    if (::fdatasync(fd.get()) < 0 && sync_failure.empty()) sync_failure = system_error("syncing " + path, errno).message;
   for (const auto& dir : directories) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd) ::fsync(fd.get());
   }
+  if (!sync_failure.empty())
+    log::warning(sync_failure + ": the state files are written but may not survive a host crash (is the disk failing?)");
   {
     std::lock_guard lock(mutex_);
     stats_.files_written += written;
     stats_.written_in_place += in_place;
     stats_.deferred_dropped += gone;
     stats_.directory_syncs += directories.size();
+    if (!sync_failure.empty()) ++stats_.sync_failures;
   }
-  for (auto& [path, p] : batch)
-    for (auto& done : p.done) done(results.at(path));
 }
 
 }  // namespace netdhcp

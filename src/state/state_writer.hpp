@@ -1,10 +1,16 @@
 // Writes the state files on a thread of its own, so that no fsync ever runs on the event loop.
-// Each file is still written atomically (PATH.tmp, fdatasync, rename; for a batch of many files
-// one syncfs instead of the fdatasyncs), but everything queued while a batch was being written
-// goes out together: the renames of a batch share one fsync of their directory, and a record
-// written again before it reached the disk is written once, with its latest text. A caller that
-// must know its record is on disk before it answers Docker (CreateEndpoint, Join) passes a
-// callback; it runs on the writer thread once the batch that holds that text is durable.
+// Each file is written whole to PATH.tmp and renamed over PATH, so a reader sees the old
+// content or the new, never a mix; everything queued while a batch was being written goes out
+// together, and a record written again before it was written is written once, with its latest
+// text. A caller that must know its record will be read by the next daemon before it answers
+// Docker (CreateEndpoint, Join) passes a callback: it runs on the writer thread once the rename
+// is done. That is all a kill -9 needs (the file is the kernel's from then on, and no process
+// death loses it). The batch then makes itself durable: an fdatasync of each file (one
+// syncfs for a batch of many) and an fsync of the directory, without Docker waiting for them:
+// a host crash ends every container, and a record lost with them costs only a lease the
+// server keeps until it expires. Waiting for those syncs had been a third of what
+// CreateEndpoint and Join cost (scripts/bench containers, the daemon's debug log), and dockerd
+// calls CreateEndpoint for one network at a time.
 //
 // Writes that need no hurry (a renewal that kept the address: a kill -9 that loses it loses
 // only a later expiry, see Endpoint::on_event4) are queued with write_later(): they wait for
@@ -65,6 +71,7 @@ class StateWriter {
     std::uint64_t deferred_batches = 0;  // batches that took the deferred writes out
     std::uint64_t written_in_place = 0;  // deferred writes done over the old content
     std::uint64_t deferred_dropped = 0;  // deferred writes of a file removed meanwhile
+    std::uint64_t sync_failures = 0;     // batches whose fdatasync, syncfs failed (after the renames)
   };
   Stats stats() const;
 

@@ -1,8 +1,11 @@
 // The state writer (src/state/state_writer.hpp): state files are written off the calling
 // thread, atomically, in batches; a record queued twice before it was written is written once
-// with its latest content; a removal after a write wins; `done` runs once the file is on disk;
+// with its latest content; a removal after a write wins; `done` runs once the file is in place
+// (renamed: a daemon started after a kill -9 reads it), before the batch's syncs;
 // deferred writes (write_later) wait for their deadline, then go out together.
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <atomic>
@@ -54,6 +57,50 @@ TEST_CASE("a queued write is on disk, with its content, when its callback runs")
     REQUIRE(f.wait_for(10s) == std::future_status::ready);
     CHECK(f.get() == "{\"n\":1}");
   }
+  CHECK_FALSE(exists(path + ".tmp"));
+}
+
+// Docker waits for the callback (CreateEndpoint, Join): it must not wait for the disk too. The
+// file is in place when it runs; the fsyncs of the batch come after.
+TEST_CASE("a write's callback runs once the file is in place, before the batch's fsyncs") {
+  TempDir dir;
+  std::string path = dir.path + "/a.json";
+  StateWriter writer;
+  std::promise<std::pair<std::string, std::uint64_t>> seen;
+  writer.write(path, "{\"n\":2}", [&](const Result<void>& r) {
+    REQUIRE(r.ok());
+    seen.set_value({read(path), writer.stats().directory_syncs});
+  });
+  auto f = seen.get_future();
+  REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  auto [content, syncs_then] = f.get();
+  CHECK(content == "{\"n\":2}");
+  CHECK(syncs_then == 0);
+  writer.flush();
+  CHECK(writer.stats().directory_syncs == 1);
+  CHECK(writer.stats().sync_failures == 0);
+}
+
+// What the callback promises: a kill -9 right after it loses nothing. A child process writes a
+// record and SIGKILLs itself from the callback (before the batch's fsyncs); the file is there,
+// whole, for the next reader.
+TEST_CASE("a record whose callback ran survives a kill -9 of the writing process") {
+  TempDir dir;
+  std::string path = dir.path + "/endpoint.json";
+  std::string text(3000, 'x');
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    StateWriter writer;
+    writer.write(path, text, [](const Result<void>& r) { ::kill(::getpid(), r ? SIGKILL : SIGTERM); });
+    ::pause();
+    ::_exit(1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  CHECK(read(path) == text);
   CHECK_FALSE(exists(path + ".tmp"));
 }
 
