@@ -222,9 +222,9 @@ bool PacketSocket::send_udp(const dhcp4::Transmit& t) {
 
 namespace {
 std::uint32_t xid_of(const Bytes& payload) {
-  std::uint32_t xid = 0;
-  for (std::size_t i = 4; i < 8 && i < payload.size(); ++i) xid = xid << 8 | std::to_integer<std::uint32_t>(payload[i]);
-  return xid;
+  ByteReader r(payload);
+  r.skip(4);  // op, htype, hlen, hops
+  return r.u32();
 }
 }  // namespace
 
@@ -247,13 +247,11 @@ Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
   MacAddress destination_mac = kMacBroadcast;
   if (unicast) {
     std::uint32_t xid = xid_of(t.payload);
-    bool unanswered = sent_frame_ && xid == last_frame_xid_;
     auto mac = neighbours_.find(t.destination);
-    if (mac && !unanswered) {
+    if (mac && last_frame_xid_ != xid) {
       destination_mac = *mac;
       last_unicast_path_ = "frame";
       last_frame_xid_ = xid;
-      sent_frame_ = true;
     } else if (!t.source.is_unspecified() && send_udp(t)) {
       last_unicast_path_ = "udp";
       return {};

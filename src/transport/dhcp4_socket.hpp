@@ -123,8 +123,7 @@ class PacketSocket final : public Dhcp4Socket {
   NeighbourCache neighbours_;
   UniqueFd udp_;              // bound to udp_address_:68 while that address is used
   Ipv4Address udp_address_;
-  std::uint32_t last_frame_xid_ = 0;  // of the last unicast frame: sent again = unanswered
-  bool sent_frame_ = false;
+  std::optional<std::uint32_t> last_frame_xid_;  // of the last unicast frame: sent again = unanswered
   const char* last_unicast_path_ = "frame";
 };
 

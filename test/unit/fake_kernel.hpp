@@ -18,6 +18,7 @@
 
 #include "dhcp/dhcp4_packet.hpp"
 #include "src/endpoint/endpoint.hpp"
+#include "src/transport/dhcp4_socket.hpp"
 #include "src/endpoint/kernel.hpp"
 
 namespace netdhcp::test {
@@ -38,7 +39,7 @@ struct FakeWire {
   std::optional<Error> fail_sends;  // every send fails with this (the socket still "works")
   bool closed = false;              // the endpoint let go of it
   // DHCPv4: the server's (IP, MAC) the socket was told, by its replies or by the socket it replaced.
-  std::vector<std::pair<Ipv4Address, MacAddress>> neighbours;
+  NeighbourCache neighbours;
 
   void reply(const Bytes& packet) const { REQUIRE(::send(server.get(), packet.data(), packet.size(), 0) > 0); }
 };
@@ -85,15 +86,8 @@ class FakeDhcp4Socket final : public FakeSocketBase<Dhcp4Socket, dhcp4::Transmit
     return ReceivedDhcp4{std::move(*payload), kFakeServerMac, kFakeServerIp};
   }
   void watch_arp(bool) override {}
-  void learn_neighbour(Ipv4Address ip, MacAddress mac) override {
-    for (auto& [known_ip, known_mac] : wire_->neighbours)
-      if (known_ip == ip) {
-        known_mac = mac;
-        return;
-      }
-    wire_->neighbours.emplace_back(ip, mac);
-  }
-  std::vector<std::pair<Ipv4Address, MacAddress>> neighbours() const override { return wire_->neighbours; }
+  void learn_neighbour(Ipv4Address ip, MacAddress mac) override { wire_->neighbours.learn(ip, mac); }
+  std::vector<std::pair<Ipv4Address, MacAddress>> neighbours() const override { return wire_->neighbours.entries(); }
 };
 
 class FakeDhcp6Socket final : public FakeSocketBase<Dhcp6Socket, dhcp6::Transmit> {

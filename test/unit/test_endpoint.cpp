@@ -275,8 +275,8 @@ TEST_CASE("endpoint follows into the container and applies the lease there", "[e
   CHECK(inside->where == kSandbox);
   CHECK(inside->interface.name == "eth0");
   // What the host end learnt from the server's replies: renewals from inside go to its MAC.
-  CHECK(f.kernel->wires4.front()->neighbours == std::vector{std::pair{kFakeServerIp, kFakeServerMac}});
-  CHECK(inside->neighbours == f.kernel->wires4.front()->neighbours);
+  CHECK(f.kernel->wires4.front()->neighbours.entries() == std::vector{std::pair{kFakeServerIp, kFakeServerMac}});
+  CHECK(inside->neighbours.entries() == f.kernel->wires4.front()->neighbours.entries());
   CHECK(run_until(f.io, [&] { return f.kernel->wires4.front()->closed; }));
   // The hostname goes to the server in a renewal from inside.
   REQUIRE(run_until(f.io, [&] { return count_sent(*inside, dhcp4::MessageType::Request) == 1; }));
