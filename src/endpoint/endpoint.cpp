@@ -530,6 +530,12 @@ void Endpoint::leave() {
   left_ = true;
   phase_ = EndpointPhase::Left;
   save();
+  // Until follow() has taken the clients into the container, their sockets are on the
+  // container end as it was in the host namespace. Docker moves it at Join, and a container
+  // that exits at once (`docker run --rm IMAGE true`) can leave before follow() has found it
+  // there: from the old socket the RELEASE fails (ENXIO) and the server keeps the lease until
+  // it expires. It goes out where the LAN is still reached instead, as after a restart.
+  if (!followed_ && !sandbox_key_.empty() && !release_wired_) wire_for_release(client4_ && lease4_, client6_ && lease6_);
   TimePoint now = Clock::now();
   if (client4_) {
     client4_->release(now);
@@ -543,6 +549,29 @@ void Endpoint::leave() {
     if (wire6_) wire6_->session->flush();
     // RELEASE is retransmitted until a REPLY (RFC 8415 18.2.7): let the session run on
     // until the client stops by itself.
+  }
+}
+
+// The container end while it is in the host namespace, else the bridge (or the macvlan or
+// ipvlan parent) itself with the container's MAC as the source.
+void Endpoint::wire_for_release(bool v4, bool v6) {
+  if (!v4 && !v6) return;
+  release_wired_ = true;
+  std::optional<InterfaceInfo> via = attachment_->release_path();
+  if (!via) {
+    warn("no interface left to send the RELEASE from (" + container_end() + " and " + config_.options.lan_text() +
+         " are gone): the server keeps the lease until it expires");
+    return;
+  }
+  if (v4) {
+    auto packet = kernel_->open_dhcp4(*via);
+    if (packet) start_v4(std::move(*packet));
+    else warn("DHCPv4 socket on " + via->name + " for the RELEASE: " + packet.error().message);
+  }
+  if (v6) {
+    auto udp = kernel_->open_dhcp6(*via, Clock::now(), /*while_tentative=*/true);
+    if (udp) start_v6(std::move(*udp));
+    else warn("DHCPv6 socket on " + via->name + " for the RELEASE: " + udp.error().message);
   }
 }
 

@@ -132,6 +132,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // on disk holds), at once when that is under a second.
   void save_later(Duration lease_time, TimePoint on_disk_expires) const;
   void discard();
+  // New sockets for the clients (IPv4, IPv6 or both) where the LAN is still reached when their
+  // interface has gone from where they were opened (Attachment::release_path): for a RELEASE.
+  void wire_for_release(bool v4, bool v6);
   void start_v4(std::unique_ptr<Dhcp4Socket> socket);
   void start_v6(std::unique_ptr<Dhcp6Socket> socket);
   // A family's packets the kernel refused to send: counted for status and metrics, logged at
@@ -196,6 +199,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   bool following_ = false;
   bool failed_ = false;          // a coroutine of it threw (mark_failed)
   bool followed_ = false;        // its clients run inside the container
+  bool release_wired_ = false;   // wire_for_release() has run: once is enough
   std::string follow_error_;     // why follow() gave up, when it did
   bool readopting_ = false;      // readopt() has not started the clients yet
   std::string pending_sandbox_;  // a Join that came meanwhile: followed once they run

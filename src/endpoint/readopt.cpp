@@ -130,21 +130,21 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
 // the source) and removes the links.
 void Endpoint::discard() {
   TimePoint now = Clock::now();
-  std::optional<InterfaceInfo> via = attachment_->release_path();
   // Wires stopped by a failed follow() are replaced; queued renewals are dropped: only the
   // RELEASE goes out.
-  if (client4_ && lease4_ && now < lease4_->expires_at() && via) {
+  bool v4 = client4_ && lease4_ && now < lease4_->expires_at();
+  bool v6 = client6_ && lease6_ && now < lease6_->expires_at();
+  if (v4) {
     client4_->resume(*lease4_, now);
     while (client4_->pop_transmit()) {}
     while (client4_->pop_event()) {}
-    if (auto packet = kernel_->open_dhcp4(*via)) start_v4(std::move(*packet));
   }
-  if (client6_ && lease6_ && now < lease6_->expires_at() && via) {
+  if (v6) {
     client6_->resume(*lease6_, now);
     while (client6_->pop_transmit()) {}
     while (client6_->pop_event()) {}
-    if (auto udp = kernel_->open_dhcp6(*via, now, /*while_tentative=*/true)) start_v6(std::move(*udp));
   }
+  wire_for_release(v4, v6);
   remove();
 }
 

@@ -381,6 +381,51 @@ TEST_CASE("endpoint leave sends one DHCPRELEASE and remove removes the links onc
   CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
 }
 
+// A container that exits at once: Docker moved the interface at Join, and Leave comes before
+// follow() has found it in the namespace. The socket on the container end as it was in the
+// host namespace cannot send any more; the RELEASE goes out on the bridge, from the
+// container's MAC (the CI flake of stop 21: a `docker run --rm` lease kept by the server).
+TEST_CASE("endpoint leave before follow() found the interface releases from the bridge", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  auto host_end_wire = f.kernel->last_wire4();
+  endpoint->follow_into(kSandbox);
+  f.kernel->move_link(kContainerEnd, kSandbox);
+  host_end_wire->fail_sends = Error{"sending on " + kContainerEnd + ": No such device or address", ENXIO};
+  // No f.io.poll(): follow() has not run, so it has not seen the moved link.
+  endpoint->leave();
+  REQUIRE(f.kernel->wires4.size() == 2);
+  auto via = f.kernel->last_wire4();
+  CHECK(via->where == "host");
+  CHECK(via->interface.name == "br-test");
+  CHECK(via->interface.mac == *MacAddress::parse("02:00:00:00:05:01"));
+  CHECK(count_sent(*via, dhcp4::MessageType::Release) == 1);
+  CHECK(via->sent.back().destination == kFakeServerIp);
+  CHECK(count_sent(*host_end_wire, dhcp4::MessageType::Release) == 0);
+  // The server's MAC went along: the RELEASE is a frame to it, no ARP from the bridge.
+  CHECK(via->neighbours.entries() == std::vector{std::pair{kFakeServerIp, kFakeServerMac}});
+  CHECK(endpoint->describe().at("last_error") == "");
+  // follow() then stops, and remove() opens nothing more.
+  f.io.poll();
+  endpoint->remove();
+  f.io.poll();
+  CHECK(f.kernel->wires4.size() == 2);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+}
+
+// Leave once the clients run inside the container: the RELEASE goes from there, nothing new
+// is opened.
+TEST_CASE("endpoint leave after follow() releases from inside the container", "[endpoint]") {
+  EndpointFixture f;
+  auto endpoint = f.created();
+  joined(f, *endpoint, ContainerFacts{});
+  auto inside = f.kernel->last_wire4();
+  REQUIRE(inside->where == kSandbox);
+  endpoint->leave();
+  CHECK(f.kernel->wires4.size() == 2);
+  CHECK(count_sent(*inside, dhcp4::MessageType::Release) == 1);
+}
+
 // A coroutine of the endpoint threw: status and metrics say so.
 TEST_CASE("endpoint mark_failed shows in status and metrics", "[endpoint]") {
   EndpointFixture f;
