@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <fstream>
+#include <vector>
 
 #include "netdhcp/unique_fd.hpp"
 #include "src/support/host_paths.hpp"
@@ -80,12 +83,21 @@ std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
   // The host's root (not ours: as a managed plugin the daemon has its own).
   struct stat host_root{};
   if (::stat(host_root_dir().c_str(), &host_root) < 0) return std::nullopt;
+  // Newest first: the container's first process was started for it just now, so it is among
+  // the highest PIDs, and a look at a busy host's thousands of processes (each one a readlink)
+  // usually ends after a few. (After a PID wrap-around it is merely found later.)
+  std::vector<long> pids;
   DIR* proc = ::opendir("/proc");
   if (!proc) return std::nullopt;
-  std::optional<ContainerFacts> found;
   while (auto* entry = ::readdir(proc)) {
     if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
-    std::string base = std::string("/proc/") + entry->d_name;
+    pids.push_back(std::strtol(entry->d_name, nullptr, 10));
+  }
+  ::closedir(proc);
+  std::sort(pids.begin(), pids.end(), std::greater<>());
+  std::optional<ContainerFacts> found;
+  for (long pid : pids) {
+    std::string base = "/proc/" + std::to_string(pid);
     char link[64];
     ssize_t n = ::readlink((base + "/ns/net").c_str(), link, sizeof link - 1);
     if (n <= 0 || std::string(link, static_cast<std::size_t>(n)) != wanted) continue;
@@ -104,7 +116,6 @@ std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
     found = ContainerFacts{*hostname, container_id_from_cgroup(base), ""};
     break;
   }
-  ::closedir(proc);
   return found;
 }
 
