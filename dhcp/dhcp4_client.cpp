@@ -175,7 +175,7 @@ static void add_request_options(Packet& p, const ClientConfig& config) {
   p.add_u16(option::MaxMessageSize, config.max_message_size);
 }
 
-void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination) {
+void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination, bool to_last_responder) {
   if (config_.broadcast_flag && destination == kIpv4Broadcast) packet.flags |= Packet::kBroadcastFlag;
   Transmit t;
   t.kind = Transmit::Kind::Dhcp;
@@ -183,6 +183,7 @@ void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination) {
   encode(packet, t.payload);
   t.source = source;
   t.destination = destination;
+  t.to_last_responder = to_last_responder;
   outbox_.send(std::move(t));
   ++transmissions_;
 }
@@ -255,10 +256,20 @@ void Client::send_request(TimePoint now) {
   Packet p = new_message(MessageType::Request, now);
   Ipv4Address source = kIpv4Any;
   Ipv4Address destination = kIpv4Broadcast;
+  bool to_last_responder = false;
   switch (state_) {
     case State::Requesting:  // SELECTING: requested address and server identifier, no ciaddr
       p.add_address(option::RequestedAddress, *requested_address_);
       p.add_address(option::ServerId, *selected_server_);
+      // RFC 2131 section 4.4.1 broadcasts it so that the other servers that offered learn they
+      // were not chosen. We take the first OFFER at once, so there are rarely others; Kea and
+      // dnsmasq record nothing for an offer, and a server that sets the address aside until its
+      // offer times out only lends it later. A broadcast, though, reaches every port of the bridge:
+      // with 1000 containers on it that costs the host ~2.5 ms of CPU and the exchange as much
+      // (scripts/bench scale). So the first one goes, still to 255.255.255.255, in a frame to
+      // the MAC the OFFER came from (the server's, or its relay's); if it goes unanswered, the
+      // retransmissions are broadcast as the RFC has them.
+      to_last_responder = transmissions_ == 0;
       break;
     case State::Rebooting:  // INIT-REBOOT: requested address, no server identifier
       p.add_address(option::RequestedAddress, *requested_address_);
@@ -276,7 +287,7 @@ void Client::send_request(TimePoint now) {
       return;
   }
   add_request_options(p, config_);
-  send(std::move(p), source, destination);
+  send(std::move(p), source, destination, to_last_responder);
   ++counters_.requests_sent;
 }
 

@@ -59,6 +59,10 @@ struct Transmit {
   Bytes payload;                             // the DHCP message (UDP payload)
   Ipv4Address source;                        // IP source: 0.0.0.0 or our leased address
   Ipv4Address destination = kIpv4Broadcast;  // broadcast, or the server for unicast
+  // A broadcast the socket may put in a frame to the MAC of the reply the client took last,
+  // rather than to every port of the LAN: the first DHCPREQUEST in SELECTING, to the server
+  // whose OFFER it takes (see Client::send_request). Retransmissions are broadcast frames.
+  bool to_last_responder = false;
   Ipv4Address arp_address;                   // Kind::Arp*: the address probed or announced
 };
 
@@ -134,7 +138,7 @@ class Client {
 
  private:
   Packet new_message(MessageType type, TimePoint now) const;
-  void send(Packet packet, Ipv4Address source, Ipv4Address destination);
+  void send(Packet packet, Ipv4Address source, Ipv4Address destination, bool to_last_responder = false);
   void send_discover(TimePoint now);
   void send_request(TimePoint now);
   void enter_init(TimePoint now, Duration delay);

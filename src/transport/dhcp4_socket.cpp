@@ -70,8 +70,10 @@ PacketSocket::~PacketSocket() {
 void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
   while (auto received = read()) {
     if (auto* dhcp = std::get_if<ReceivedDhcp4>(&*received)) {
-      if (client.on_packet(dhcp->payload, now) && !dhcp->source_mac.is_zero())
+      if (client.on_packet(dhcp->payload, now) && !dhcp->source_mac.is_zero()) {
         learn_neighbour(dhcp->source_ip, dhcp->source_mac);
+        last_responder_ = dhcp->source_mac;
+      }
     } else if (auto* arp = std::get_if<ReceivedArp>(&*received)) {
       client.on_arp(arp->arp.sender_mac, arp->arp.sender_ip, arp->arp.target_ip, now);
     }
@@ -245,6 +247,9 @@ Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
   if (!t.source.is_unspecified()) bind_udp(t.source);
   bool unicast = t.destination != kIpv4Broadcast;
   MacAddress destination_mac = kMacBroadcast;
+  // An IP broadcast meant for one server (the first REQUEST in SELECTING): a frame to its MAC
+  // alone, which the bridge forwards to one port instead of all of them.
+  if (!unicast && t.to_last_responder && last_responder()) destination_mac = *last_responder();
   if (unicast) {
     std::uint32_t xid = xid_of(t.payload);
     auto mac = neighbours_.find(t.destination);

@@ -53,8 +53,14 @@ class Dhcp4Socket {
   // For DhcpSession: before sending, let ARP through while the client probes.
   void prepare(const dhcp4::Client& client);
 
+ protected:
+  // The source MAC of the last reply the client took (receive_into): where a Transmit with
+  // to_last_responder goes. Unset until then, or when that reply came with none.
+  const std::optional<MacAddress>& last_responder() const { return last_responder_; }
+
  private:
   bool watching_arp_ = false;
+  std::optional<MacAddress> last_responder_;
 };
 
 using Dhcp4Session = DhcpSession<dhcp4::Client, Dhcp4Socket>;

@@ -277,6 +277,51 @@ TEST_CASE("unanswered REQUEST falls back to INIT", "[dhcp4]") {
   CHECK(h.client.counters().requests_sent == 4);
 }
 
+// Only the first DHCPREQUEST in SELECTING may go to the offering server's MAC alone (the
+// socket's choice, dhcp4_socket.cpp); its retransmissions, the DISCOVER, INIT-REBOOT and
+// REBINDING are broadcast frames for every server.
+TEST_CASE("only the first SELECTING request is meant for the last responder", "[dhcp4]") {
+  Harness h;
+  Server server;
+  h.client.start(h.now);
+  Transmit discover = h.sent();
+  CHECK_FALSE(discover.to_last_responder);
+  h.deliver(server.reply(discover, MessageType::Offer));
+  Transmit request = h.sent();
+  CHECK(request.type == MessageType::Request);
+  CHECK(request.destination == kIpv4Broadcast);
+  CHECK(request.to_last_responder);
+  for (int i = 0; i < 3; ++i) {
+    h.advance_to_deadline();
+    Transmit again = h.sent();
+    CHECK(again.type == MessageType::Request);
+    CHECK_FALSE(again.to_last_responder);
+  }
+  h.advance_to_deadline();  // back to INIT: a new DISCOVER, then a new first REQUEST
+  Transmit rediscover = h.sent();
+  CHECK(rediscover.type == MessageType::Discover);
+  CHECK_FALSE(rediscover.to_last_responder);
+  h.deliver(server.reply(rediscover, MessageType::Offer));
+  CHECK(h.sent().to_last_responder);
+
+  ClientConfig rebooting = Harness::default_config();
+  rebooting.previous_address = server.address;
+  Harness r(rebooting);
+  r.client.start(r.now);
+  Transmit reboot = r.sent();
+  CHECK(reboot.type == MessageType::Request);
+  CHECK_FALSE(reboot.to_last_responder);
+  r.deliver(server.reply(reboot, MessageType::Ack));
+  Lease lease = r.event().lease;
+  r.now = lease.rebind_at();
+  r.client.on_timeout(r.now);
+  REQUIRE(r.client.state() == State::Rebinding);
+  Transmit rebind = r.sent();  // (the RENEWING one at T1 first, unicast, passed over on the way)
+  while (auto later = r.client.pop_transmit()) rebind = *later;
+  CHECK(rebind.destination == kIpv4Broadcast);
+  CHECK_FALSE(rebind.to_last_responder);
+}
+
 // NAK: report it, start over at once; a server that keeps NAKing is backed off from.
 TEST_CASE("NAK restarts with backoff", "[dhcp4]") {
   Harness h(Harness::default_config(), sequence_random({0x7fffffff, 1, 0x7fffffff, 2, 0x7fffffff, 3}));
