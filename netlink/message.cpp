@@ -62,10 +62,15 @@ Request new_veth(const VethSpec& spec) {
   Builder b(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
   auto* ifi = b.extra<ifinfomsg>();
   ifi->ifi_family = AF_UNSPEC;
+  if (spec.up) {
+    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_change = IFF_UP;
+  }
   nlmsghdr* h = b.header();
   put_name(h, spec.name);
   if (spec.mac) put_mac(h, IFLA_ADDRESS, *spec.mac);
   if (spec.mtu) mnl_attr_put_u32(h, IFLA_MTU, static_cast<std::uint32_t>(*spec.mtu));
+  if (spec.master_index) mnl_attr_put_u32(h, IFLA_MASTER, static_cast<std::uint32_t>(*spec.master_index));
   nlattr* linkinfo = mnl_attr_nest_start(h, IFLA_LINKINFO);
   mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
   nlattr* data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
@@ -80,7 +85,8 @@ Request new_veth(const VethSpec& spec) {
   mnl_attr_nest_end(h, peer);
   mnl_attr_nest_end(h, data);
   mnl_attr_nest_end(h, linkinfo);
-  return b.finish("RTM_NEWLINK veth " + spec.name);
+  return b.finish("RTM_NEWLINK veth " + spec.name +
+                  (spec.master_index ? " (on the bridge with index " + std::to_string(*spec.master_index) + ")" : ""));
 }
 
 Request new_bridge(std::string_view name) {

@@ -23,6 +23,8 @@ Result<void> VethAttachment::create() {
     spec.peer_name = container_end_;
     spec.peer_mac = config_.mac;
     spec.mtu = config_.mtu;
+    spec.master_index = config_.bridge_index;  // the host end: a port of the bridge, up
+    spec.up = true;
     auto created = netlink::create_veth(*socket, spec);
     if (!created && created.error().errno_value == EEXIST) {
       // A leftover of an earlier run that died mid-way: it is ours (same endpoint id).
@@ -31,13 +33,10 @@ Result<void> VethAttachment::create() {
     }
     if (!created) return created.error();
     links_made_ = true;
-    auto host = netlink::find_link(*socket, host_end_);
     auto container = netlink::find_link(*socket, container_end_);
-    if (!host) return host.error();
     if (!container) return container.error();
+    // Quiet before it is up: no router solicitation, DAD or SLAAC of its own on the LAN.
     if (auto quiet = quiet_container_end(container_end_, config_.ipv6); !quiet) return quiet.error();
-    if (auto r = netlink::set_master(*socket, *host, config_.bridge_index); !r) return r.error();
-    if (auto r = netlink::set_up(*socket, *host, true); !r) return r.error();
     if (auto r = netlink::set_up(*socket, *container, true); !r) return r.error();
     return {};
   }();

@@ -185,6 +185,35 @@ TEST_CASE("a bridge port reports its master's kind, and takes no macvlan child",
   CHECK(child.error().message.rfind("RTM_NEWLINK macvlan nd-mv: Device or resource busy", 0) == 0);
 }
 
+// One RTM_NEWLINK makes the pair with one end already a bridge port and up, the peer down; with
+// a bridge that is not there, nothing is made and the error names the bridge's index.
+TEST_CASE("a veth created as a bridge port, up", "[netlink][kernel]") {
+  Lab lab;
+  REQUIRE(create_bridge(lab.socket, "nd-br").ok());
+  auto bridge = find_link(lab.socket, "nd-br").value();
+  VethSpec spec = veth("nd-port", "nd-peer");
+  spec.master_index = bridge.index;
+  spec.up = true;
+  REQUIRE(create_veth(lab.socket, spec).ok());
+  auto port = find_link(lab.socket, "nd-port").value();
+  CHECK(port.master == bridge.index);
+  CHECK(port.up());
+  CHECK_FALSE(port.running());  // no carrier until the peer is up
+  auto peer = find_link(lab.socket, "nd-peer").value();
+  CHECK(peer.master == 0);
+  CHECK_FALSE(peer.up());
+
+  VethSpec orphan = veth("nd-orph", "nd-orph2");
+  orphan.master_index = bridge.index + 1000;
+  orphan.up = true;
+  auto refused = create_veth(lab.socket, orphan);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("RTM_NEWLINK veth nd-orph (on the bridge with index " +
+                                     std::to_string(bridge.index + 1000) + "): ") == 0);
+  CHECK_FALSE(find_link(lab.socket, "nd-orph").ok());
+  CHECK_FALSE(find_link(lab.socket, "nd-orph2").ok());
+}
+
 // 802.1q: NAME.VID on a parent where the kernel has it (module 8021q); here the kernel has not,
 // and says so in the words CreateNetwork turns into "the kernel has no 802.1q VLAN support".
 TEST_CASE("802.1q sub-interfaces", "[netlink][kernel]") {
