@@ -1,6 +1,7 @@
 #include "src/endpoint/endpoint.hpp"
 
 #include <random>
+#include <thread>
 
 #include "dhcp/router_advert.hpp"
 #include "src/endpoint/address_plan.hpp"
@@ -175,10 +176,28 @@ bool only_times_moved(const dhcp6::Lease& before, dhcp6::Lease after) {
 
 asio::awaitable<void> Endpoint::save_durably() {
   if (!persist_ || removed_) co_return;
-  auto written = std::make_shared<Timer>(executor_, TimePoint::max());
-  OnDisk on_disk = [written, executor = executor_] { asio::post(executor, [written] { written->cancel(); }); };
+  // on_disk runs on this thread before persist_ returns (the record written here: the usual
+  // case, StateWriter::write_now) or later on the writer thread (queued behind another write
+  // of it): then it wakes this coroutine through the event loop.
+  struct Wait {
+    explicit Wait(const asio::any_io_executor& executor) : timer(executor, TimePoint::max()) {}
+    Timer timer;
+    bool done = false;
+  };
+  auto wait = std::make_shared<Wait>(executor_);
+  const auto here = std::this_thread::get_id();
+  OnDisk on_disk = [wait, here, executor = executor_] {
+    if (std::this_thread::get_id() == here) {
+      wait->done = true;
+      return;
+    }
+    asio::post(executor, [wait] {
+      wait->done = true;
+      wait->timer.cancel();
+    });
+  };
   persist_(record(), on_disk, std::chrono::milliseconds::zero());
-  co_await written->async_wait(use_awaitable_tuple);
+  if (!wait->done) co_await wait->timer.async_wait(use_awaitable_tuple);
 }
 
 std::optional<Ipv4Address> Endpoint::gateway4(const dhcp4::Lease& lease) const {

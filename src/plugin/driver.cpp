@@ -135,13 +135,16 @@ Result<void> Driver::load() {
 void Driver::adopt(std::shared_ptr<Endpoint> endpoint) {
   endpoints_[endpoint->config().endpoint_id] = endpoint;
   endpoint->set_metrics(&metrics_);
-  // Written off the event loop (src/state/state_writer.hpp); errors are logged from there.
+  // Synced off the event loop (src/state/state_writer.hpp); errors are logged from where the
+  // record was written. A record the endpoint waits for is written here and now (write_now).
   endpoint->set_persist([this](const EndpointRecord& record, Endpoint::OnDisk on_disk, std::chrono::milliseconds within) {
     if (within > std::chrono::milliseconds::zero() && !on_disk) return store_.queue_endpoint_later(record, within);
-    store_.queue_endpoint(record, [id = record.endpoint_id, on_disk = std::move(on_disk)](const Result<void>& saved) {
+    StateWriter::Done done = [id = record.endpoint_id, on_disk](const Result<void>& saved) {
       if (!saved) log::error("endpoint " + id.substr(0, 12) + ": saving its state: " + saved.error().message);
       if (on_disk) on_disk();  // also after a failure: the caller must not wait forever
-    });
+    };
+    if (on_disk) store_.write_endpoint_now(record, std::move(done));
+    else store_.queue_endpoint(record, std::move(done));
   });
 }
 

@@ -350,6 +350,10 @@ void StateStore::queue_endpoint(const EndpointRecord& record, StateWriter::Done 
   writer_->write(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)), std::move(done));
 }
 
+void StateStore::write_endpoint_now(const EndpointRecord& record, StateWriter::Done done) const {
+  writer_->write_now(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)), std::move(done));
+}
+
 void StateStore::queue_endpoint_later(const EndpointRecord& record, std::chrono::milliseconds within) const {
   writer_->write_later(endpoint_path(record.endpoint_id), json::serialize(record_to_json(record)), within);
 }

@@ -107,6 +107,10 @@ class StateStore {
   // Queued for the writer thread; `done` runs there once the record is on disk (or failed).
   // A record queued again before it was written is written once, with its latest content.
   void queue_endpoint(const EndpointRecord& record, StateWriter::Done done = {}) const;
+  // Written and renamed on the calling thread when nothing of it is queued (StateWriter::
+  // write_now: `done` runs before this returns), else queued as above; the syncs follow on the
+  // writer thread. For a caller that waits for `done` anyway.
+  void write_endpoint_now(const EndpointRecord& record, StateWriter::Done done) const;
   // Queued with no hurry: on disk within `within` (StateWriter::write_later), for a record whose
   // change a kill -9 may lose (a renewal of the same address).
   void queue_endpoint_later(const EndpointRecord& record, std::chrono::milliseconds within) const;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 #include <vector>
@@ -85,6 +86,33 @@ void StateWriter::write(const std::string& path, std::string text, Done done) {
 
 void StateWriter::remove(const std::string& path, Done done) { queue(path, std::nullopt, std::move(done)); }
 
+void StateWriter::write_now(const std::string& path, std::string text, Done done) {
+  std::unique_lock lock(mutex_);
+  bool behind = pending_.count(path) > 0 || std::find(inflight_.begin(), inflight_.end(), path) != inflight_.end();
+  if (behind) {
+    lock.unlock();
+    queue(path, std::move(text), std::move(done));
+    return;
+  }
+  // Under the lock: no batch can take up `path` (queued by another caller) meanwhile.
+  if (later_.erase(path)) ++stats_.superseded;
+  Result<void> result;
+  if (auto fd = write_temporary(path, text); !fd) {
+    result = fd.error();
+  } else if (::rename((path + ".tmp").c_str(), path.c_str()) < 0) {
+    result = system_error("renaming " + path + ".tmp", errno);
+    ::unlink((path + ".tmp").c_str());
+  } else {
+    unsynced_.push_back(path);
+    ++stats_.files_written;
+    ++stats_.written_now;
+    start_thread();
+  }
+  lock.unlock();
+  wake_.notify_one();
+  if (done) done(result);
+}
+
 void StateWriter::start_thread() {
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
 }
@@ -130,7 +158,7 @@ void StateWriter::flush() {
   std::unique_lock lock(mutex_);
   ++flushing_;
   wake_.notify_one();
-  idle_.wait(lock, [this] { return pending_.empty() && later_.empty() && !busy_; });
+  idle_.wait(lock, [this] { return pending_.empty() && later_.empty() && unsynced_.empty() && !busy_; });
   --flushing_;
 }
 
@@ -147,15 +175,17 @@ void StateWriter::run() {
     auto later_now = [this] {
       return !later_.empty() && (stopping_ || flushing_ > 0 || std::chrono::steady_clock::now() >= later_due_);
     };
-    auto work = [&] { return !pending_.empty() || later_now() || stopping_; };
+    auto work = [&] { return !pending_.empty() || !unsynced_.empty() || later_now() || stopping_; };
     if (later_.empty())  // until there is work, or a deferred write whose deadline to sleep until
       wake_.wait(lock, [&] { return work() || !later_.empty(); });
     else
       wake_.wait_until(lock, later_due_, work);
     if (!work()) continue;  // woken before the deadline: wait again
-    if (pending_.empty() && later_.empty()) break;  // stopping, and everything is written
+    if (pending_.empty() && later_.empty() && unsynced_.empty()) break;  // stopping, and everything is written
     std::map<std::string, Pending> batch;
     batch.swap(pending_);
+    std::vector<std::string> renamed;
+    renamed.swap(unsynced_);
     if (later_now()) {
       for (auto& [path, text] : later_) {
         Pending& p = batch[path];
@@ -166,17 +196,19 @@ void StateWriter::run() {
       ++stats_.deferred_batches;
     }
     busy_ = true;
+    for (const auto& [path, p] : batch) inflight_.push_back(path);
     lock.unlock();
-    write_batch(batch);
+    write_batch(batch, renamed);
     lock.lock();
     busy_ = false;
+    inflight_.clear();
     ++stats_.batches;
-    if (pending_.empty() && later_.empty()) idle_.notify_all();
+    if (pending_.empty() && later_.empty() && unsynced_.empty()) idle_.notify_all();
   }
   idle_.notify_all();
 }
 
-void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
+void StateWriter::write_batch(std::map<std::string, Pending>& batch, const std::vector<std::string>& renamed) {
   std::map<std::string, Result<void>> results;
   std::set<std::string> directories;
   std::uint64_t written = 0, in_place = 0, gone = 0;
@@ -191,11 +223,19 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch) {
   // Each new content goes to PATH.tmp, then is renamed over PATH: from then on a daemon started
   // after a kill -9 reads it (the page cache is the kernel's, not ours), and the callbacks are
   // told. The fsyncs come after, in the same batch (below).
-  std::size_t texts = 0;
+  std::size_t texts = renamed.size();
   for (auto& [path, p] : batch) texts += p.text && !p.in_place ? 1 : 0;
   const bool one_sync = texts >= kSyncfsFrom;
   std::string sync_dir;
   std::vector<std::pair<std::string, UniqueFd>> to_sync;  // renamed files, for their fdatasync
+  // write_now's files, renamed on the caller's thread: only their syncs are left.
+  for (const auto& path : renamed) {
+    if (sync_dir.empty()) sync_dir = parent_of(path);
+    directories.insert(parent_of(path));
+    if (one_sync) continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd) to_sync.emplace_back(path, std::move(fd));  // (gone: removed meanwhile, nothing to sync)
+  }
   for (auto& [path, p] : batch) {
     if (p.in_place) continue;
     if (p.text) {

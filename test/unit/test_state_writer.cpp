@@ -162,6 +162,72 @@ TEST_CASE("a batch of many files is made durable by one syncfs, a small batch by
   CHECK_FALSE(exists(dir.path + "/0.json.tmp"));
 }
 
+// write_now: the file is in place, and `done` has run on the caller's thread, when it returns;
+// only its syncs are the thread's (flush waits for them). A write_later of it is replaced.
+TEST_CASE("write_now writes and renames on the calling thread; the thread syncs it") {
+  TempDir dir;
+  StateWriter writer;
+  std::string a = dir.path + "/a.json";
+  writer.write(a, "old");
+  writer.flush();
+  auto before = writer.stats();
+  writer.write_later(a, "deferred", 1h);
+  std::thread::id ran_on;
+  bool ok = false;
+  writer.write_now(a, "{\"now\":1}", [&](const Result<void>& r) {
+    ran_on = std::this_thread::get_id();
+    ok = r.ok();
+  });
+  CHECK(ran_on == std::this_thread::get_id());
+  CHECK(ok);
+  CHECK(read(a) == "{\"now\":1}");
+  CHECK_FALSE(exists(a + ".tmp"));
+  writer.flush();
+  auto after = writer.stats();
+  CHECK(read(a) == "{\"now\":1}");  // the deferred write is gone, not written over it
+  CHECK(after.written_now == 1);
+  CHECK(after.superseded >= 1);
+  CHECK(after.written_in_place == 0);
+  CHECK(after.directory_syncs > before.directory_syncs);  // synced by the thread
+  // An error reaches `done` at once too, and the writer carries on.
+  std::string error;
+  writer.write_now(dir.path + "/no/such/dir/b.json", "x", [&](const Result<void>& r) { error = r ? "" : r.error().message; });
+  CHECK(error.find("no/such/dir/b.json.tmp") != std::string::npos);
+  writer.write_now(a, "2", {});
+  writer.flush();
+  CHECK(read(a) == "2");
+}
+
+// A write_now of a file the thread still has queued, or is writing, goes behind it: never
+// overtaken by an older text of the same file.
+TEST_CASE("write_now of a file still queued or being written is queued behind it") {
+  TempDir dir;
+  StateWriter writer;
+  std::string a = dir.path + "/a.json";
+  // The thread held inside a batch that writes `a`: its callback waits for the gate.
+  std::promise<void> gate, in_batch;
+  std::shared_future<void> open = gate.get_future().share();
+  writer.write(a, "first", [&, open](const Result<void>&) {
+    in_batch.set_value();
+    open.wait();
+  });
+  REQUIRE(in_batch.get_future().wait_for(10s) == std::future_status::ready);
+  std::atomic<bool> second_done{false};
+  writer.write_now(a, "second", [&](const Result<void>& r) {
+    CHECK(r.ok());
+    second_done = true;
+  });
+  CHECK_FALSE(second_done);  // queued: the thread is busy with `a`
+  // Queued behind a write still waiting (the thread busy elsewhere meanwhile).
+  writer.write(a, "third");
+  writer.write_now(a, "fourth", {});
+  gate.set_value();
+  writer.flush();
+  CHECK(second_done);
+  CHECK(read(a) == "fourth");
+  CHECK(writer.stats().written_now == 0);
+}
+
 TEST_CASE("a removal queued after a write leaves no file; a write after a removal leaves the file") {
   TempDir dir;
   StateWriter writer;
