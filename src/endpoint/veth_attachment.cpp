@@ -33,6 +33,14 @@ Result<void> VethAttachment::create() {
     }
     if (!created) return created.error();
     links_made_ = true;
+    // A kernel that ignored IFLA_MASTER or the flags at creation (older ones may): done the
+    // long way, so that the port is never left outside the bridge.
+    auto host = netlink::find_link(*socket, host_end_);
+    if (!host) return host.error();
+    if (host->master != config_.bridge_index)
+      if (auto r = netlink::set_master(*socket, *host, config_.bridge_index); !r) return r.error();
+    if (!host->up())
+      if (auto r = netlink::set_up(*socket, *host, true); !r) return r.error();
     auto container = netlink::find_link(*socket, container_end_);
     if (!container) return container.error();
     // Quiet before it is up: no router solicitation, DAD or SLAAC of its own on the LAN.

@@ -70,10 +70,13 @@ PacketSocket::~PacketSocket() {
 void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
   while (auto received = read()) {
     if (auto* dhcp = std::get_if<ReceivedDhcp4>(&*received)) {
-      if (client.on_packet(dhcp->payload, now) && !dhcp->source_mac.is_zero()) {
-        learn_neighbour(dhcp->source_ip, dhcp->source_mac);
-        last_responder_ = dhcp->source_mac;
+      if (!client.on_packet(dhcp->payload, now)) continue;
+      if (dhcp->source_mac.is_zero()) {
+        last_responder_.reset();  // (a frame to an earlier server's MAC would be a wrong guess)
+        continue;
       }
+      learn_neighbour(dhcp->source_ip, dhcp->source_mac);
+      last_responder_ = dhcp->source_mac;
     } else if (auto* arp = std::get_if<ReceivedArp>(&*received)) {
       client.on_arp(arp->arp.sender_mac, arp->arp.sender_ip, arp->arp.target_ip, now);
     }
