@@ -41,8 +41,8 @@ struct VethSpec {
   std::optional<int> peer_namespace_fd;  // create the peer directly in this namespace
   // This end (not the peer) enslaved to that bridge and set up in the same RTM_NEWLINK: one
   // round trip (and one wait for RTNL, which a busy dockerd holds often) instead of three.
-  // (A kernel may ignore them: VethAttachment::create checks.)
-  // Up alone it has no carrier, and sends nothing, until the peer is up too.
+  // Up alone it has no carrier, and sends nothing, until the peer is up too. (A kernel may
+  // ignore both: VethAttachment::create checks.)
   std::optional<int> master_index;
   bool up = false;
 };

@@ -47,6 +47,19 @@ Result<UniqueFd> write_temporary(const std::string& path, const std::string& tex
   return fd;
 }
 
+// `text` as the new content of PATH: written to PATH.tmp, renamed over PATH (from then on a
+// daemon started after a kill -9 reads it). The file stays open for the fdatasync that follows.
+Result<UniqueFd> write_atomically(const std::string& path, const std::string& text) {
+  auto fd = write_temporary(path, text);
+  if (!fd) return fd.error();
+  if (::rename((path + ".tmp").c_str(), path.c_str()) < 0) {
+    Error error = system_error("renaming " + path + ".tmp", errno);
+    ::unlink((path + ".tmp").c_str());
+    return error;
+  }
+  return fd;
+}
+
 // A deferred write (see state_writer.hpp): `text`, padded with spaces to the file's length, over
 // its content in one pwrite of at most a page. False when that cannot be done (no file yet, a
 // text longer than a page, an error): the caller writes it the atomic way.
@@ -97,11 +110,8 @@ void StateWriter::write_now(const std::string& path, std::string text, Done done
   // Under the lock: no batch can take up `path` (queued by another caller) meanwhile.
   if (later_.erase(path)) ++stats_.superseded;
   Result<void> result;
-  if (auto fd = write_temporary(path, text); !fd) {
+  if (auto fd = write_atomically(path, text); !fd) {
     result = fd.error();
-  } else if (::rename((path + ".tmp").c_str(), path.c_str()) < 0) {
-    result = system_error("renaming " + path + ".tmp", errno);
-    ::unlink((path + ".tmp").c_str());
   } else {
     unsynced_.push_back(path);
     ++stats_.files_written;
@@ -239,14 +249,9 @@ void StateWriter::write_batch(std::map<std::string, Pending>& batch, const std::
   for (auto& [path, p] : batch) {
     if (p.in_place) continue;
     if (p.text) {
-      auto fd = write_temporary(path, *p.text);
+      auto fd = write_atomically(path, *p.text);
       if (!fd) {
         results.emplace(path, fd.error());
-        continue;
-      }
-      if (::rename((path + ".tmp").c_str(), path.c_str()) < 0) {
-        results.emplace(path, system_error("renaming " + path + ".tmp", errno));
-        ::unlink((path + ".tmp").c_str());
         continue;
       }
       results.emplace(path, Result<void>{});
