@@ -20,6 +20,7 @@
 #include "src/support/background.hpp"
 #include "src/support/host_paths.hpp"
 #include "src/support/log.hpp"
+#include "src/support/off_loop.hpp"
 #include "src/support/version.hpp"
 
 namespace netdhcp {
@@ -269,6 +270,9 @@ int serve_command(int argc, char** argv) {
     io.stop();
   });
   io.run();
+  // Kernel calls still under way off the event loop finish before their coroutines' frames go
+  // with the loop (src/support/off_loop.hpp).
+  join_off_loop();
   log::info("net-dhcp stopped");
   return 0;
 }

@@ -77,8 +77,14 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
   // AddInterface), and after it sets it up the kernel drops every frame until its link watch
   // has activated the queue, which it reports with operstate UP: a renewal sent in between
   // is lost without an error.
+  ContainerNamespace* inside = ns->get();
+  // A dump of the namespace's links waits for RTNL on many kernels: off the event loop.
+  Result<std::vector<netlink::Link>> links = Error{"not listed"};
+  const std::function<void()> list_links = [inside, &links] { links = inside->links(); };
   while (Clock::now() < deadline && *alive && !left_) {
-    if (auto links = (*ns)->links()) {
+    co_await kernel_->in_background(list_links);
+    if (!*alive || left_) break;
+    if (links) {
       for (const auto& l : *links)
         if (l.mac == config_.mac && l.name.rfind(config_.options.interface_prefix, 0) == 0 && l.up() &&
             l.operstate == 6 /* IF_OPER_UP */)
@@ -167,8 +173,11 @@ asio::awaitable<void> Endpoint::learn_container() {
   // Each look is a scan of /proc: start quickly (the container's process usually runs within
   // a few ms of the follow), then back off, so a container that never starts costs ~10 scans.
   Duration pause = 10ms;
+  // A scan of /proc (tens of ms on a busy host, in getdents): off the event loop.
+  const std::function<void()> look = [ns = netns_.get(), &facts] { facts = ns->container_facts(); };
   while (!facts && Clock::now() < deadline && *alive && !left_) {
-    facts = netns_->container_facts();
+    co_await kernel_->in_background(look);
+    if (!*alive || left_) co_return;
     if (!facts) {
       retry.expires_after(pause);
       co_await retry.async_wait(use_awaitable_tuple);

@@ -10,6 +10,7 @@
 #include "src/endpoint/endpoint.hpp"
 #include "src/endpoint/macvlan_attachment.hpp"
 #include "src/support/host_paths.hpp"
+#include "src/support/off_loop.hpp"
 #include "src/transport/netlink_wait.hpp"
 
 namespace netdhcp {
@@ -69,6 +70,9 @@ class RealContainerNamespace final : public ContainerNamespace {
 };
 
 }  // namespace kernel_detail
+
+// Not a coroutine: the work is copied into the job at once (off_loop.hpp).
+asio::awaitable<void> RealKernel::in_background(const std::function<void()>& work) { return off_loop(work); }
 
 std::unique_ptr<Attachment> RealKernel::make_attachment(const EndpointConfig& config) {
   return netdhcp::make_attachment(config.endpoint_id, config.options, config.bridge_index, config.bridge_mtu, config.mac,

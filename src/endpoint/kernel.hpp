@@ -5,6 +5,7 @@
 // Endpoint or a Driver through a fake (test/unit/fake_kernel.hpp) without a kernel or root.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,15 @@ class EndpointKernel {
  public:
   virtual ~EndpointKernel() = default;
 
+  // Runs `work`, which may block in the kernel (a dump of a container's links waits for RTNL
+  // on many kernels, which dockerd holds for long stretches while it starts containers; a scan
+  // of /proc), and resumes the caller once it is done: for work no Docker request waits for.
+  // RealKernel runs it off the event loop (src/support/off_loop.hpp), so that the endpoints
+  // Docker is creating go on meanwhile; a fake runs it at once. `work` may use this kernel's
+  // calls and what it was given, nothing else of the caller's (an Endpoint's state is the event
+  // loop's alone). Pass a named std::function (off_loop.hpp: GCC 12 and co_await temporaries).
+  virtual asio::awaitable<void> in_background(const std::function<void()>& work) = 0;
+
   // The endpoint's links on the LAN (make_attachment: a veth pair on the network's bridge, or
   // a macvlan or ipvlan child of its parent).
   virtual std::unique_ptr<Attachment> make_attachment(const EndpointConfig& config) = 0;
@@ -118,6 +128,7 @@ class EndpointKernel {
 // Today's kernel: netlink, packet and UDP sockets, inotify, setns.
 class RealKernel final : public EndpointKernel {
  public:
+  asio::awaitable<void> in_background(const std::function<void()>& work) override;
   std::unique_ptr<Attachment> make_attachment(const EndpointConfig& config) override;
   void remove_links_of(const std::string& endpoint_id, const NetworkOptions* options) override;
   bool is_wireless(const std::string& name) override;

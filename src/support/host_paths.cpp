@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 
 namespace netdhcp {
 
@@ -37,6 +38,9 @@ std::string net_namespace_of(const std::string& proc_dir) {
 // is the one chosen when the host PID namespace shows several (dockerds in namespaces of their
 // own: a test's swarm nodes, Docker in Docker); the first dockerd otherwise.
 std::string dockerd_pid() {
+  // Asked from the event loop and from the off-loop threads (a container's /proc scan).
+  static std::mutex lock;
+  std::lock_guard held(lock);
   static std::string cached;
   const std::string ours = net_namespace_of("/proc/self");
   if (!cached.empty() && is_dockerd(cached) && net_namespace_of("/proc/" + cached) == ours) return cached;

@@ -374,10 +374,12 @@ check "DeleteNetwork" jq -e 'has("Err") | not' "$OUT/delete-network" >/dev/null
 for i in $(seq 1 "$N"); do ip netns del "$(ns_of "$i")" 2>/dev/null; done
 check "teardown: the namespaces are removed" bash -c "! ip netns list | grep -q '^ndsoak-$LAB_ID-'"
 check "teardown: no endpoint records left" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"
-fds_back() { [ "$(fds)" -le "$fd_idle" ]; }
+# Two more than idle at most: the off-loop threads (src/support/off_loop.hpp) each keep a handle
+# on the host's namespace once they have entered a container's, as the event loop does.
+fds_back() { [ "$(fds)" -le $((fd_idle + 2)) ]; }
 lab_wait 5 fds_back
 rss_end=$(rss); fd_end=$(fds); cpu_total=$(seconds_of "$(cpu_ticks)")
-check "teardown: the daemon's fds back to idle ($fd_idle -> $fd_end)" [ "$fd_end" -le "$fd_idle" ]
+check "teardown: the daemon's fds back to idle ($fd_idle -> $fd_end, 2 of them the off-loop threads')" [ "$fd_end" -le $((fd_idle + 2)) ]
 echo "# RSS: idle $rss_idle kB, peak $rss_peak kB, after teardown $rss_end kB; the daemon's CPU over the whole run ${cpu_total}s"
 check "the daemon is still running" kill -0 "$DAEMON_PID"
 lab_stop "$DAEMON_PID"

@@ -437,6 +437,7 @@ TEST_CASE("wait_for_link", "[netlink][kernel][asio]") {
   later.async_wait([&](auto) { REQUIRE(create_veth(lab.socket, veth("nd-late", "nd-late2")).ok()); });
   io.run();
   REQUIRE(found);
+  INFO((found->ok() ? std::string() : found->error().message));
   REQUIRE(found->ok());
   CHECK((*found)->name == "nd-late");
 

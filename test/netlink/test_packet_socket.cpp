@@ -130,7 +130,12 @@ TEST_CASE("the first SELECTING request is a frame to the offering server's MAC",
   auto server_link = find_link(socket, "nd-sv").value();
   REQUIRE(set_up(socket, server_link, true).ok());
   REQUIRE(set_up(socket, client_link, true).ok());
-  for (auto until = std::chrono::steady_clock::now() + 5s; !find_link(socket, "nd-cl")->running();) {
+  // Both ends operationally up, not only the client's carrier: the server's frames leave
+  // through nd-sv, and one sent before the kernel's link watch has activated its queue (which it
+  // reports as operstate UP) is dropped without an error. This test failed about one run in ten
+  // while it waited for nd-cl's carrier alone.
+  auto up = [&](const char* name) { return find_link(socket, name)->operstate == 6; /* IF_OPER_UP */ };
+  for (auto until = std::chrono::steady_clock::now() + 5s; !up("nd-cl") || !up("nd-sv");) {
     REQUIRE(std::chrono::steady_clock::now() < until);
     ::poll(nullptr, 0, 5);
   }

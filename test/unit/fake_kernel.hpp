@@ -231,6 +231,16 @@ class FakeKernel final : public EndpointKernel {
     return std::unique_ptr<Dhcp6Socket>(std::make_unique<FakeDhcp6Socket>(wire, std::move(client)));
   }
 
+  // At once, on the test's thread: the fakes are not thread-safe, and what runs off the event
+  // loop in the daemon is only the kernel's waiting.
+  asio::awaitable<void> in_background(const std::function<void()>& work) override {
+    ++background_calls;
+    work();
+    return done();
+  }
+  static asio::awaitable<void> done() { co_return; }
+  int background_calls = 0;
+
   std::unique_ptr<Attachment> make_attachment(const EndpointConfig& config) override {
     return std::make_unique<FakeAttachment>(*this, config.endpoint_id, config.mac, config.options.bridge);
   }

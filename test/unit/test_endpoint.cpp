@@ -263,6 +263,7 @@ TEST_CASE("endpoint warns about a container's unusable /etc/hostname and sends n
 TEST_CASE("endpoint follows into the container and applies the lease there", "[endpoint]") {
   EndpointFixture f;
   auto endpoint = f.created();
+  CHECK(f.kernel->background_calls == 0);  // what CreateEndpoint waits for stays on the loop (off_loop.hpp)
   auto ns = f.kernel->start_container(kSandbox);
   ns->facts = ContainerFacts{"web", std::string(64, 'c'), ""};
   endpoint->follow_into(kSandbox);
@@ -296,6 +297,8 @@ TEST_CASE("endpoint follows into the container and applies the lease there", "[e
   CHECK(text(status.at("container_id")) == std::string(64, 'c'));
   CHECK(status.at("ipv4").at("address") == "198.18.0.43/24");
   CHECK(status.at("last_error") == "");
+  // The namespace's links and the container's /proc were read off the event loop.
+  CHECK(f.kernel->background_calls >= 2);
 }
 
 // A renewal that keeps the address may wait to reach the disk (StateWriter::write_later): less
