@@ -14,6 +14,7 @@
 #include <tuple>
 #include <utility>
 
+#include "netdhcp/scope_exit.hpp"
 #include "src/plugin/driver.hpp"
 #include "src/plugin/http_server.hpp"
 #include "netlink/namespace.hpp"
@@ -222,6 +223,10 @@ int serve_command(int argc, char** argv) {
   ensure_writable_sysctls();
   raise_fd_limit();
   asio::io_context io(1);
+  // Kernel calls still under way off the event loop (src/support/off_loop.hpp) finish before the
+  // event loop goes: each job holds work counted on it and posts its result there. (Also when
+  // something below throws.)
+  ScopeExit join_jobs([] { join_off_loop(); });
   Driver driver(io.get_executor(), state_dir, docker_timeout);
   driver.set_state_dir_shown(state_dir_shown);
   driver.set_follow_timeout(follow_timeout);
@@ -270,9 +275,6 @@ int serve_command(int argc, char** argv) {
     io.stop();
   });
   io.run();
-  // Kernel calls still under way off the event loop finish before their coroutines' frames go
-  // with the loop (src/support/off_loop.hpp).
-  join_off_loop();
   log::info("net-dhcp stopped");
   return 0;
 }

@@ -103,6 +103,11 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   }
   // Joined: the container's namespace must still be there, with our interface in it.
   resume();
+  // The states the clients resumed in (a renewal already due: RENEWING or REBINDING), for the
+  // log line below: by the time follow() returns they may have renewed already.
+  std::string states;
+  if (client4_) states = "DHCPv4 " + state4() + (lease4_ ? " " + lease4_->address.to_string() : std::string());
+  if (client6_) states += (states.empty() ? "DHCPv6 " : ", DHCPv6 ") + state6();
   following_ = true;
   bool inside = false;  // (no co_await inside &&: GCC 12 fails on it)
   if (kernel_->namespace_exists(sandbox_key_)) inside = co_await follow(sandbox_key_, Clock::now() + 2s);
@@ -116,10 +121,7 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
   // The address stays as it is when it matches the lease; one lost meanwhile comes back.
   if (lease4_) apply4(std::nullopt, lease4_);
   if (lease6_) apply6(std::nullopt, lease6_);
-  std::string states;
-  if (client4_) states = "DHCPv4 " + state4() + (lease4_ ? " " + lease4_->address.to_string() : std::string());
-  if (client6_) states += (states.empty() ? "DHCPv6 " : ", DHCPv6 ") + state6();
-  log::info(log_prefix() + "re-adopted in " + sandbox_key_ + ": " + states);
+  log::info(log_prefix() + "re-adopted in " + sandbox_key_ + ": resumed " + states);
   if (metrics_) metrics_->readopted();
   save();
   co_return true;

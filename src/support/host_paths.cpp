@@ -38,11 +38,13 @@ std::string net_namespace_of(const std::string& proc_dir) {
 // is the one chosen when the host PID namespace shows several (dockerds in namespaces of their
 // own: a test's swarm nodes, Docker in Docker); the first dockerd otherwise.
 std::string dockerd_pid() {
-  // Asked from the event loop and from the off-loop threads (a container's /proc scan).
+  // Asked from the event loop and from the off-loop threads (a container's /proc scan). The
+  // calling thread's namespace, not /proc/self's: that is the event loop's thread, which may be
+  // inside a container's namespace for a moment (netlink::Enter) while another thread asks.
   static std::mutex lock;
   std::lock_guard held(lock);
   static std::string cached;
-  const std::string ours = net_namespace_of("/proc/self");
+  const std::string ours = net_namespace_of("/proc/thread-self");
   if (!cached.empty() && is_dockerd(cached) && net_namespace_of("/proc/" + cached) == ours) return cached;
   cached.clear();
   DIR* proc = ::opendir("/proc");

@@ -89,7 +89,8 @@ lab_dnsmasq() {  # extra dnsmasq args...
   local dir="$LAB_DIR/dnsmasq"
   mkdir -p "$dir"
   if [ -n "${LAB_SERVER_TMPFS:-}" ] && ! mountpoint -q "$dir"; then
-    mount -t tmpfs -o size=64m,mode=0700 net-dhcp-lab "$dir" && LAB_MOUNTS+=("$dir")
+    if mount -t tmpfs -o size=64m,mode=0700 net-dhcp-lab "$dir"; then LAB_MOUNTS+=("$dir")
+    else lab_log "no tmpfs for dnsmasq's lease file: it stays on the disk"; fi
   fi
   : > "$dir/leases"
   lab_bg ip netns exec "$LAB_SERVER_NS" dnsmasq --keep-in-foreground --conf-file=/dev/null \
@@ -219,7 +220,7 @@ lab_down() {
       kept=$(mktemp -d) && cp -a "$mounted/." "$kept/" 2>/dev/null
     fi
     umount "$mounted" 2>/dev/null || umount -l "$mounted" 2>/dev/null
-    [ -n "${kept:-}" ] && cp -a "$kept/." "$mounted/" 2>/dev/null && rm -rf "$kept"
+    [ -n "${kept:-}" ] && { cp -a "$kept/." "$mounted/" 2>/dev/null; rm -rf "$kept"; }
   done
   LAB_MOUNTS=()
   [ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ] && rm -rf "$LAB_DIR"

@@ -16,6 +16,13 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
 seconds_of() { awk -v t="$1" -v k="$clk_tck" 'BEGIN {printf "%.1f", t / k}'; }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"; }
 fds() { ls "/proc/$DAEMON_PID/fd" | wc -l; }
+# Its handles on its own network namespace: each thread that has entered a container's keeps one
+# to come back by (netlink::Enter), the event loop and the two off-loop threads
+# (src/support/off_loop.hpp): 3 at most, however many endpoints came and went.
+home_netns_fds() {
+  find "/proc/$DAEMON_PID/fd" -maxdepth 1 -type l -printf '%l\n' 2>/dev/null | grep -cxF "$(readlink "/proc/$DAEMON_PID/ns/net")"
+}
+other_fds() { echo $(( $(fds) - $(home_netns_fds) )); }
 metric() {  # name-and-labels-prefix: the sum of the matching samples in /metrics
   api /metrics | awk -v m="$1" 'index($0, m) == 1 {s += $NF} END {print s + 0}'
 }
