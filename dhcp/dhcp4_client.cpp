@@ -246,7 +246,14 @@ void Client::send_discover(TimePoint now) {
   if (config_.rapid_commit) p.add(option::RapidCommit, {});
   if (hint_) p.add_address(option::RequestedAddress, *hint_);
   add_request_options(p, config_);
-  send(std::move(p), kIpv4Any, kIpv4Broadcast);
+  // The first DISCOVER of an exchange may go, still to 255.255.255.255, in frames to the MACs
+  // of the servers known to answer (the one that answered this client last, else those that
+  // answered other endpoints on the LAN: the socket's choice): at a thousand bridge ports a
+  // broadcast frame costs the exchange ~2.5 ms (send_request's note). A LAN's servers rarely
+  // change; when the guess is wrong (a server replaced, its pool exhausted, another that
+  // answers this client and has not been heard yet) nothing answers, and the retransmissions,
+  // a second later, are broadcast frames as RFC 2131 section 4.4.1 has them.
+  send(std::move(p), kIpv4Any, kIpv4Broadcast, /*to_last_responder=*/transmissions_ == 0);
   ++counters_.discovers_sent;
   deadline_ = now + retransmit_delay(transmissions_, random_);
 }

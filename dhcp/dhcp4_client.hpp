@@ -60,8 +60,10 @@ struct Transmit {
   Ipv4Address source;                        // IP source: 0.0.0.0 or our leased address
   Ipv4Address destination = kIpv4Broadcast;  // broadcast, or the server for unicast
   // A broadcast the socket may put in a frame to the MAC of the reply the client took last,
-  // rather than to every port of the LAN: the first DHCPREQUEST in SELECTING, to the server
-  // whose OFFER it takes (see Client::send_request). Retransmissions are broadcast frames.
+  // rather than to every port of the LAN: the first DHCPDISCOVER of an exchange (to the server
+  // that answered last, see Client::send_discover) and the first DHCPREQUEST in SELECTING (to
+  // the server whose OFFER it takes, see Client::send_request). Retransmissions are broadcast
+  // frames.
   bool to_last_responder = false;
   Ipv4Address arp_address;                   // Kind::Arp*: the address probed or announced
 };

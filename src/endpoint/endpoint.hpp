@@ -42,6 +42,9 @@ struct EndpointConfig {
   // The addresses its identity had before on this LAN, asked for in the first DISCOVER/SOLICIT.
   std::optional<Ipv4Address> address_hint4;
   std::optional<Ipv6Address> address_hint6;
+  // The MACs of the DHCPv4 servers that answered on this LAN lately (Driver::lan_servers4_): the
+  // first DISCOVER goes to them alone, not to every port of the bridge (Client::send_discover).
+  std::vector<MacAddress> servers4;
 };
 
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
@@ -103,6 +106,10 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   const std::optional<dhcp4::Lease>& lease4() const { return lease4_; }
   const std::optional<dhcp6::Lease>& lease6() const { return lease6_; }
   int prefix6() const { return prefix6_; }
+  // The MAC the DHCPv4 reply this endpoint took last came from (its server's, or its relay's).
+  std::optional<MacAddress> dhcp4_server_mac() const {
+    return wire4_ && wire4_->socket ? wire4_->socket->last_responder() : std::nullopt;
+  }
   // The IPv4 default gateway for `lease`: the network's `gateway` option, else the lease's.
   std::optional<Ipv4Address> gateway4(const dhcp4::Lease& lease) const;
   std::string state4() const;

@@ -120,7 +120,7 @@ Result<void> Driver::load() {
       bridge_mtu = lan->mtu;
     }
     EndpointConfig config{record.network_id, record.endpoint_id, options, bridge_index, bridge_mtu, record.mac,
-                          follow_timeout_, kernel_, record.endpoint_options, {}, {}};  // (no address hints: the record holds the leases)
+                          follow_timeout_, kernel_, record.endpoint_options, {}, {}, {}};  // (no hints: the record holds the leases)
     auto endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
     spawn(executor_, readopt(this, endpoint, std::move(record), delay), "re-adopting endpoint " + config.endpoint_id.substr(0, 12),
@@ -349,6 +349,9 @@ DriverResult<json::object> Driver::delete_network(const json::object& request) {
   if (auto it = networks_.find(id); it != networks_.end()) {
     Network gone = std::move(it->second);
     networks_.erase(it);
+    if (std::none_of(networks_.begin(), networks_.end(),
+                     [&](const auto& n) { return n.second.options.lan_interface() == gone.options.lan_interface(); }))
+      lan_servers4_.erase(gone.options.lan_interface());  // a new network there may have another server
     if (gone.created_vlan) {
       // The 802.1q sub-interface it made goes with the last network on it.
       auto heir = std::find_if(networks_.begin(), networks_.end(),
@@ -363,6 +366,23 @@ DriverResult<json::object> Driver::delete_network(const json::object& request) {
     log::info("network " + id.substr(0, 12) + " removed");
   }
   return json::object{};
+}
+
+std::vector<MacAddress> Driver::servers_heard_on(const std::string& lan) {
+  auto it = lan_servers4_.find(lan);
+  if (it == lan_servers4_.end()) return {};
+  TimePoint now = Clock::now();
+  std::erase_if(it->second, [&](const HeardServer& s) { return now - s.at > kLanServerMemory; });
+  std::vector<MacAddress> macs;
+  for (const auto& s : it->second) macs.push_back(s.mac);
+  return macs;
+}
+
+void Driver::heard_server(const std::string& lan, MacAddress mac) {
+  auto& heard = lan_servers4_[lan];
+  std::erase_if(heard, [&](const HeardServer& s) { return s.mac == mac; });
+  heard.insert(heard.begin(), HeardServer{mac, Clock::now()});
+  if (heard.size() > kMaxLanServers) heard.resize(kMaxLanServers);
 }
 
 void Driver::remember_identity(const Endpoint& endpoint) {
@@ -465,7 +485,8 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     if (!lan) co_return bad_request(options.lan_text() + " no longer exists: " + lan.error().message);
     if (!own_mac) mac = lan->mac;
     EndpointConfig config{network_id, endpoint_id, options, lan->index, lan->mtu, mac, follow_timeout_, kernel_,
-                          endpoint_options, {}, {}};  // the hints follow
+                          endpoint_options, {}, {}, {}};  // the hints follow
+    config.servers4 = servers_heard_on(options.lan_interface());
     if (!endpoint_options.identity.empty()) {
       if (auto it = identities_.find(IdentityKey{options.lan_interface(), endpoint_options.identity}); it != identities_.end()) {
         config.address_hint4 = it->second.v4;
@@ -493,6 +514,7 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     }
   }
   remember_identity(*endpoint);
+  if (auto server = endpoint->dhcp4_server_mac()) heard_server(endpoint->config().options.lan_interface(), *server);
   json::object reply_interface;
   if (const auto& lease = endpoint->lease4())
     reply_interface["Address"] = lease->address.to_string() + "/" + std::to_string(lease->prefix_length);

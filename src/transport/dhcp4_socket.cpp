@@ -71,6 +71,7 @@ void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
   while (auto received = read()) {
     if (auto* dhcp = std::get_if<ReceivedDhcp4>(&*received)) {
       if (!client.on_packet(dhcp->payload, now)) continue;
+      likely_servers_.clear();  // this exchange's server is known now
       if (dhcp->source_mac.is_zero()) {
         last_responder_.reset();  // (a frame to an earlier server's MAC would be a wrong guess)
         continue;
@@ -81,6 +82,12 @@ void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
       client.on_arp(arp->arp.sender_mac, arp->arp.sender_ip, arp->arp.target_ip, now);
     }
   }
+}
+
+std::vector<MacAddress> Dhcp4Socket::frame_destinations(const dhcp4::Transmit& t) const {
+  if (t.kind != dhcp4::Transmit::Kind::Dhcp || !t.to_last_responder || t.destination != kIpv4Broadcast) return {};
+  if (last_responder_) return {*last_responder_};
+  return likely_servers_;
 }
 
 void NeighbourCache::learn(Ipv4Address ip, MacAddress mac) {
@@ -250,9 +257,6 @@ Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
   if (!t.source.is_unspecified()) bind_udp(t.source);
   bool unicast = t.destination != kIpv4Broadcast;
   MacAddress destination_mac = kMacBroadcast;
-  // An IP broadcast meant for one server (the first REQUEST in SELECTING): a frame to its MAC
-  // alone, which the bridge forwards to one port instead of all of them.
-  if (!unicast && t.to_last_responder && last_responder()) destination_mac = *last_responder();
   if (unicast) {
     std::uint32_t xid = xid_of(t.payload);
     auto mac = neighbours_.find(t.destination);
@@ -270,6 +274,14 @@ Result<void> PacketSocket::send(const dhcp4::Transmit& t) {
     }
   }
   encode_ipv4_udp(t.source, dhcp4::kClientPort, t.destination, dhcp4::kServerPort, t.payload, packet);
+  // An IP broadcast meant for the server(s) known to answer (the first DISCOVER, the first
+  // REQUEST in SELECTING): a frame to each one's MAC, which the bridge forwards to that port
+  // alone instead of to all of them.
+  if (auto servers = frame_destinations(t); !servers.empty()) {
+    for (const MacAddress& server : servers)
+      if (auto sent = send_frame(ETH_P_IP, server, packet); !sent) return sent;
+    return {};
+  }
   return send_frame(ETH_P_IP, destination_mac, packet);
 }
 

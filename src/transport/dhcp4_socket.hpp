@@ -53,14 +53,23 @@ class Dhcp4Socket {
   // For DhcpSession: before sending, let ARP through while the client probes.
   void prepare(const dhcp4::Client& client);
 
- protected:
-  // The source MAC of the last reply the client took (receive_into): where a Transmit with
-  // to_last_responder goes. Unset until then, or when that reply came with none.
+  // The source MAC of the last reply the client took (receive_into). Unset until then, or when
+  // that reply came with none.
   const std::optional<MacAddress>& last_responder() const { return last_responder_; }
+  // Until the client takes a reply here: the MACs of the servers that answered on this LAN
+  // lately (other endpoints' exchanges, Driver::lan_servers4_), or of the one that answered the
+  // socket this one replaces. A LAN may have two that each answer only some clients (Kea's HA
+  // load balancing): the first DISCOVER goes to each.
+  void assume_servers(std::vector<MacAddress> macs) { likely_servers_ = std::move(macs); }
+  const std::vector<MacAddress>& likely_servers() const { return likely_servers_; }
+  // Where a broadcast Transmit with to_last_responder goes, one frame to each: the last
+  // responder, else the likely servers. Empty: a broadcast frame (also for every other Transmit).
+  std::vector<MacAddress> frame_destinations(const dhcp4::Transmit& t) const;
 
  private:
   bool watching_arp_ = false;
   std::optional<MacAddress> last_responder_;
+  std::vector<MacAddress> likely_servers_;
 };
 
 using Dhcp4Session = DhcpSession<dhcp4::Client, Dhcp4Socket>;

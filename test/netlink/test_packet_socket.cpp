@@ -112,46 +112,98 @@ bool wait_readable(int fd) {
 
 }  // namespace
 
-// The first DHCPREQUEST in SELECTING goes to the offering server's MAC only (a bridge forwards it
-// to one port, not to all of them); unanswered, it is retransmitted as a broadcast frame. The
-// DISCOVER before it is a broadcast frame.
-TEST_CASE("the first SELECTING request is a frame to the offering server's MAC", "[transport][kernel]") {
-  auto ns = Namespace::create().value();
-  Enter enter(ns);
-  REQUIRE(enter.ok());
-  auto socket = netlink::Socket::open().value();
-  VethSpec spec;
-  spec.name = "nd-cl";
-  spec.peer_name = "nd-sv";
-  spec.mac = kClientMac;
-  spec.peer_mac = kServerMac;
-  REQUIRE(create_veth(socket, spec).ok());
-  auto client_link = find_link(socket, "nd-cl").value();
-  auto server_link = find_link(socket, "nd-sv").value();
-  REQUIRE(set_up(socket, server_link, true).ok());
-  REQUIRE(set_up(socket, client_link, true).ok());
-  // Both ends operationally up, not only the client's carrier: the server's frames leave
-  // through nd-sv, and one sent before the kernel's link watch has activated its queue (which it
-  // reports as operstate UP) is dropped without an error. This test failed about one run in ten
-  // while it waited for nd-cl's carrier alone.
-  auto up = [&](const char* name) { return find_link(socket, name)->operstate == 6; /* IF_OPER_UP */ };
-  for (auto until = std::chrono::steady_clock::now() + 5s; !up("nd-cl") || !up("nd-sv");) {
-    REQUIRE(std::chrono::steady_clock::now() < until);
-    ::poll(nullptr, 0, 5);
-  }
+namespace {
+// In a namespace of the test's own: a veth pair nd-cl (the client's, kClientMac) / nd-sv (the
+// server's, kServerMac), both ends operationally up, the server's raw end on nd-sv, our packet
+// socket on nd-cl and a client with a fixed xid.
+struct ClientServerPair {
+  Namespace ns = Namespace::create().value();
+  Enter enter{ns};
+  std::optional<ServerEnd> server;
+  std::optional<PacketSocket> packet_socket;
+  std::optional<dhcp4::Client> client;
 
-  ServerEnd server(server_link.index);
-  InterfaceInfo info{"nd-cl", client_link.index, kClientMac, 1500, true};
-  auto packet_socket = PacketSocket::open(info).value();
-  dhcp4::ClientConfig config;
-  config.mac = kClientMac;
-  dhcp4::Client client(config, [] { return 0x7fffffffu; });
+  ClientServerPair() {
+    REQUIRE(enter.ok());
+    auto socket = netlink::Socket::open().value();
+    VethSpec spec;
+    spec.name = "nd-cl";
+    spec.peer_name = "nd-sv";
+    spec.mac = kClientMac;
+    spec.peer_mac = kServerMac;
+    REQUIRE(create_veth(socket, spec).ok());
+    auto client_link = find_link(socket, "nd-cl").value();
+    auto server_link = find_link(socket, "nd-sv").value();
+    REQUIRE(set_up(socket, server_link, true).ok());
+    REQUIRE(set_up(socket, client_link, true).ok());
+    // Both ends operationally up, not only the client's carrier: the server's frames leave
+    // through nd-sv, and one sent before the kernel's link watch has activated its queue (which
+    // it reports as operstate UP) is dropped without an error. A test failed about one run in
+    // ten while it waited for nd-cl's carrier alone.
+    auto up = [&](const char* name) { return find_link(socket, name)->operstate == 6; /* IF_OPER_UP */ };
+    for (auto until = std::chrono::steady_clock::now() + 5s; !up("nd-cl") || !up("nd-sv");) {
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      ::poll(nullptr, 0, 5);
+    }
+    server.emplace(server_link.index);
+    packet_socket.emplace(PacketSocket::open(InterfaceInfo{"nd-cl", client_link.index, kClientMac, 1500, true}).value());
+    dhcp4::ClientConfig config;
+    config.mac = kClientMac;
+    client.emplace(config, [] { return 0x7fffffffu; });
+  }
+};
+}  // namespace
+
+// The first DISCOVER goes in a frame to each server that answered on the LAN lately, when the
+// socket was told of them (Driver::lan_servers4_: other endpoints' exchanges); unanswered, it is
+// retransmitted as a broadcast frame, for whichever server is there now.
+TEST_CASE("the first DISCOVER is a frame to each of the LAN's servers, its retransmission a broadcast", "[transport][kernel]") {
+  ClientServerPair pair;
+  ServerEnd& server = *pair.server;
+  PacketSocket& packet_socket = *pair.packet_socket;
+  dhcp4::Client& client = *pair.client;
+  const MacAddress other_server = *MacAddress::parse("02:00:5e:10:00:09");  // (its frame reaches nd-sv too)
+  packet_socket.assume_servers({kServerMac, other_server});
   TimePoint now{};
   client.start(now);
 
   auto discover = client.pop_transmit();
   REQUIRE(discover);
-  CHECK_FALSE(discover->to_last_responder);
+  REQUIRE(packet_socket.send(*discover).ok());
+  for (const MacAddress& to : {kServerMac, other_server}) {
+    Frame sent = server.next_dhcp();
+    REQUIRE(sent.dhcp);
+    CHECK(sent.dhcp->message_type() == dhcp4::MessageType::Discover);
+    CHECK(sent.destination == to);
+    CHECK(sent.ip_destination == kIpv4Broadcast);
+  }
+
+  auto deadline = client.next_deadline();
+  REQUIRE(deadline);
+  client.on_timeout(*deadline);
+  auto again = client.pop_transmit();
+  REQUIRE(again);
+  CHECK(again->type == dhcp4::MessageType::Discover);
+  REQUIRE(packet_socket.send(*again).ok());
+  Frame sent = server.next_dhcp();
+  REQUIRE(sent.dhcp);
+  CHECK(sent.destination == kMacBroadcast);
+}
+
+// The first DHCPREQUEST in SELECTING goes to the offering server's MAC only (a bridge forwards it
+// to one port, not to all of them); unanswered, it is retransmitted as a broadcast frame. The
+// DISCOVER before it, with no server known yet, is a broadcast frame.
+TEST_CASE("the first SELECTING request is a frame to the offering server's MAC", "[transport][kernel]") {
+  ClientServerPair pair;
+  ServerEnd& server = *pair.server;
+  PacketSocket& packet_socket = *pair.packet_socket;
+  dhcp4::Client& client = *pair.client;
+  TimePoint now{};
+  client.start(now);
+
+  auto discover = client.pop_transmit();
+  REQUIRE(discover);
+  CHECK(discover->to_last_responder);  // but the socket knows no server yet
   REQUIRE(packet_socket.send(*discover).ok());
   Frame sent = server.next_dhcp();
   REQUIRE(sent.dhcp);

@@ -40,6 +40,11 @@ struct FakeWire {
   bool closed = false;              // the endpoint let go of it
   // DHCPv4: the server's (IP, MAC) the socket was told, by its replies or by the socket it replaced.
   NeighbourCache neighbours;
+  // DHCPv4, for each of `sent`: the MACs it would have gone to in frames of their own (none: a
+  // broadcast frame, Dhcp4Socket::frame_destinations).
+  std::vector<std::vector<MacAddress>> frames_to;
+  // DHCPv4: the MAC the test's replies come from (FakeKernel::server_mac4 when it was opened).
+  MacAddress server_mac;
 
   void reply(const Bytes& packet) const { REQUIRE(::send(server.get(), packet.data(), packet.size(), 0) > 0); }
 };
@@ -83,7 +88,12 @@ class FakeDhcp4Socket final : public FakeSocketBase<Dhcp4Socket, dhcp4::Transmit
   std::optional<Received4> read() override {
     auto payload = receive();
     if (!payload) return std::nullopt;
-    return ReceivedDhcp4{std::move(*payload), kFakeServerMac, kFakeServerIp};
+    return ReceivedDhcp4{std::move(*payload), wire_->server_mac, kFakeServerIp};
+  }
+  Result<void> send(const dhcp4::Transmit& transmit) override {
+    auto sent = FakeSocketBase::send(transmit);
+    if (sent) wire_->frames_to.push_back(frame_destinations(transmit));
+    return sent;
   }
   void watch_arp(bool) override {}
   void learn_neighbour(Ipv4Address ip, MacAddress mac) override { wire_->neighbours.learn(ip, mac); }
@@ -148,6 +158,7 @@ class FakeKernel final : public EndpointKernel {
   std::vector<netlink::Route> host_routes;
   std::map<std::string, std::shared_ptr<FakeNamespaceState>> namespaces;  // by sandbox key
   std::vector<std::shared_ptr<FakeWire4>> wires4;
+  MacAddress server_mac4 = kFakeServerMac;  // the source MAC of the DHCPv4 replies on wires opened from now on
   std::vector<std::shared_ptr<FakeWire6>> wires6;
   std::optional<Error> fail_attachment;  // the next attachment create() fails with this
   std::optional<Error> fail_sends4;      // DHCPv4 sockets opened from now on fail every send
@@ -222,6 +233,7 @@ class FakeKernel final : public EndpointKernel {
     auto wire = open_wire4(where, interface);
     auto [client, server] = datagram_pair();
     wire->server = std::move(server);
+    wire->server_mac = server_mac4;
     return std::unique_ptr<Dhcp4Socket>(std::make_unique<FakeDhcp4Socket>(wire, std::move(client)));
   }
   Result<std::unique_ptr<Dhcp6Socket>> socket6(const std::string& where, const InterfaceInfo& interface) {

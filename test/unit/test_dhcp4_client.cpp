@@ -277,15 +277,23 @@ TEST_CASE("unanswered REQUEST falls back to INIT", "[dhcp4]") {
   CHECK(h.client.counters().requests_sent == 4);
 }
 
-// Only the first DHCPREQUEST in SELECTING may go to the offering server's MAC alone (the
-// socket's choice, dhcp4_socket.cpp); its retransmissions, the DISCOVER, INIT-REBOOT and
-// REBINDING are broadcast frames for every server.
-TEST_CASE("only the first SELECTING request is meant for the last responder", "[dhcp4]") {
+// Only the first DISCOVER of an exchange and the first DHCPREQUEST in SELECTING may go to the
+// last responder's MAC alone (the socket's choice, dhcp4_socket.cpp); their retransmissions,
+// INIT-REBOOT and REBINDING are broadcast frames for every server.
+TEST_CASE("only the first DISCOVER and the first SELECTING request are meant for the last responder", "[dhcp4]") {
   Harness h;
   Server server;
   h.client.start(h.now);
-  Transmit discover = h.sent();
-  CHECK_FALSE(discover.to_last_responder);
+  Transmit first_discover = h.sent();
+  CHECK(first_discover.type == MessageType::Discover);
+  CHECK(first_discover.to_last_responder);
+  for (int i = 0; i < 2; ++i) {  // no OFFER: retransmitted (same xid) as broadcast frames
+    h.advance_to_deadline();
+    Transmit again = h.sent();
+    CHECK(again.type == MessageType::Discover);
+    CHECK_FALSE(again.to_last_responder);
+  }
+  Transmit discover = first_discover;
   h.deliver(server.reply(discover, MessageType::Offer));
   Transmit request = h.sent();
   CHECK(request.type == MessageType::Request);
@@ -300,7 +308,7 @@ TEST_CASE("only the first SELECTING request is meant for the last responder", "[
   h.advance_to_deadline();  // back to INIT: a new DISCOVER, then a new first REQUEST
   Transmit rediscover = h.sent();
   CHECK(rediscover.type == MessageType::Discover);
-  CHECK_FALSE(rediscover.to_last_responder);
+  CHECK(rediscover.to_last_responder);  // a new exchange
   h.deliver(server.reply(rediscover, MessageType::Offer));
   CHECK(h.sent().to_last_responder);
 

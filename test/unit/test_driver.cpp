@@ -144,3 +144,41 @@ TEST_CASE("driver forgets an endpoint whose CreateEndpoint failed", "[driver]") 
   CHECK(metrics.find("\nnetdhcp_endpoints 0\n") != std::string::npos);
   CHECK(metrics.find("\nnetdhcp_endpoint_create_failures_total 1\n") != std::string::npos);
 }
+
+// The first DISCOVER of an endpoint goes in a frame to each server that answered an endpoint on
+// the LAN (one bridge port each, not all of them); the first endpoint on a LAN, and the first
+// of a network made again on it, have none to go by.
+TEST_CASE("driver: an endpoint's first DISCOVER goes to the servers that answered on its LAN", "[driver]") {
+  DriverFixture f;
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
+  const std::string second = std::string(64, '6'), third = std::string(64, '7'), fourth = std::string(64, '8');
+  auto first_discover_to = [&]() -> std::vector<MacAddress> {
+    const FakeWire4& wire = *f.kernel->last_wire4();
+    REQUIRE(!wire.sent.empty());
+    REQUIRE(wire.sent[0].type == dhcp4::MessageType::Discover);
+    CHECK(wire.sent[0].to_last_responder);
+    REQUIRE(wire.frames_to.size() == wire.sent.size());
+    return wire.frames_to[0];
+  };
+  using Macs = std::vector<MacAddress>;
+  REQUIRE(f.create_endpoint("n1").status == 200);
+  CHECK(first_discover_to() == Macs{});  // a broadcast frame
+  // The next endpoint is answered by a second server (Kea HA load balancing: each answers its
+  // own half of the clients; on a real LAN only the broadcast retransmission of that first
+  // DISCOVER, sent to the first server alone, would have reached it).
+  const MacAddress second_server = *MacAddress::parse("02:00:00:00:00:02");
+  f.kernel->server_mac4 = second_server;
+  REQUIRE(f.create_endpoint("n1", second).status == 200);
+  CHECK(first_discover_to() == Macs{kFakeServerMac});
+  // From now on the first DISCOVER goes to both, the latest to answer first.
+  REQUIRE(f.create_endpoint("n1", fourth).status == 200);
+  CHECK(first_discover_to() == Macs{second_server, kFakeServerMac});
+  REQUIRE(f.call("/NetworkDriver.DeleteEndpoint", {{"NetworkID", "n1"}, {"EndpointID", fourth}}).status == 200);
+
+  for (const auto& id : {kEndpointId, second})
+    REQUIRE(f.call("/NetworkDriver.DeleteEndpoint", {{"NetworkID", "n1"}, {"EndpointID", id}}).status == 200);
+  REQUIRE(f.call("/NetworkDriver.DeleteNetwork", {{"NetworkID", "n1"}}).status == 200);
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n2")).status == 200);
+  REQUIRE(f.create_endpoint("n2", third).status == 200);
+  CHECK(first_discover_to() == Macs{});
+}

@@ -35,7 +35,7 @@ struct EndpointFixture {
 
   std::shared_ptr<Endpoint> make(NetworkOptions options = default_options()) {
     EndpointConfig config{"net1", kEndpointId, options, kernel->host_links["br-test"].index, 1500,
-                          *MacAddress::parse("02:00:00:00:05:01"), 30s, kernel, {}, {}, {}};
+                          *MacAddress::parse("02:00:00:00:05:01"), 30s, kernel, {}, {}, {}, {}};
     auto endpoint = std::make_shared<Endpoint>(io.get_executor(), config);
     endpoint->set_persist(persist_to([this](const EndpointRecord& r, std::chrono::milliseconds within) {
       phases.push_back(r.phase);
