@@ -29,6 +29,8 @@
 #   SCALE_RENEW_SECONDS   the renewal window (default the lease time + 5 s: two renewals each)
 #   SCALE_RESTARTS=1      0 skips phase 3
 #   SCALE_LOG_LEVEL=warning the daemon's --log-level
+#   SCALE_KEEP=DIR        keep the daemon's log, the timings and its memory map after teardown
+#                         (smaps-after-teardown) in DIR, for a look afterwards
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
@@ -89,6 +91,9 @@ scale_down() {
   done
   for s in "${SYSCTL_RESTORE[@]}"; do sysctl -qw "$s" >/dev/null; done
   SYSCTL_RESTORE=()
+  if [ -n "${SCALE_KEEP:-}" ]; then
+    mkdir -p "$SCALE_KEEP" && cp -r "$LOG" "$OUT" "$SCALE_KEEP"/ 2>/dev/null
+  fi
   lab_down
 }
 
@@ -421,6 +426,7 @@ check "DeleteNetwork" jq -e 'has("Err") | not' "$OUT/delete-network" >/dev/null
 fds_back() { [ "$(other_fds)" -le "$other_fd_idle" ] && [ "$(home_netns_fds)" -le 3 ]; }
 lab_wait 10 fds_back
 rss_end=$(rss) fd_end=$(fds)
+[ -n "${SCALE_KEEP:-}" ] && cp "/proc/$DAEMON_PID/smaps" "$OUT/smaps-after-teardown"
 check "teardown: the daemon's fds back to idle ($fd_idle -> $fd_end; other than its own namespace's $other_fd_idle -> $(other_fds), that namespace's $(home_netns_fds) of at most 3)" fds_back
 for i in $(seq 1 "$N"); do ip netns del "$(ns_of "$i")" 2>/dev/null; done
 check "teardown: the namespaces are removed" bash -c "! ip netns list | grep -q '^ndscale-$LAB_ID-'"
