@@ -175,7 +175,7 @@ static void add_request_options(Packet& p, const ClientConfig& config) {
   p.add_u16(option::MaxMessageSize, config.max_message_size);
 }
 
-void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination, bool to_last_responder) {
+void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination, bool to_known_server) {
   if (config_.broadcast_flag && destination == kIpv4Broadcast) packet.flags |= Packet::kBroadcastFlag;
   Transmit t;
   t.kind = Transmit::Kind::Dhcp;
@@ -183,7 +183,7 @@ void Client::send(Packet packet, Ipv4Address source, Ipv4Address destination, bo
   encode(packet, t.payload);
   t.source = source;
   t.destination = destination;
-  t.to_last_responder = to_last_responder;
+  t.to_known_server = to_known_server;
   outbox_.send(std::move(t));
   ++transmissions_;
 }
@@ -192,6 +192,7 @@ void Client::start(TimePoint now) {
   counters_ = {};
   lease_.reset();
   hint_ = config_.address_hint;
+  first_discover_pending_ = !config_.previous_address;
   if (config_.previous_address) {
     // RFC 2131 section 3.2: INIT-REBOOT, ask for the address we had.
     state_ = State::Rebooting;
@@ -206,6 +207,7 @@ void Client::start(TimePoint now) {
 
 void Client::resume(const Lease& lease, TimePoint now) {
   counters_ = {};
+  first_discover_pending_ = false;
   reported_ = lease;
   if (now >= lease.expires_at()) {
     lease_.reset();
@@ -246,14 +248,17 @@ void Client::send_discover(TimePoint now) {
   if (config_.rapid_commit) p.add(option::RapidCommit, {});
   if (hint_) p.add_address(option::RequestedAddress, *hint_);
   add_request_options(p, config_);
-  // The first DISCOVER of an exchange may go, still to 255.255.255.255, in frames to the MACs
-  // of the servers known to answer (the one that answered this client last, else those that
-  // answered other endpoints on the LAN: the socket's choice): at a thousand bridge ports a
-  // broadcast frame costs the exchange ~2.5 ms (send_request's note). A LAN's servers rarely
-  // change; when the guess is wrong (a server replaced, its pool exhausted, another that
-  // answers this client and has not been heard yet) nothing answers, and the retransmissions,
-  // a second later, are broadcast frames as RFC 2131 section 4.4.1 has them.
-  send(std::move(p), kIpv4Any, kIpv4Broadcast, /*to_last_responder=*/transmissions_ == 0);
+  // The very first DISCOVER after start() may go, still to 255.255.255.255, in frames to the
+  // MACs of the servers known to answer on the LAN (those that answered other endpoints: the
+  // socket's choice): at a thousand bridge ports a broadcast frame costs the exchange ~2.5 ms
+  // (send_request's note). A LAN's servers rarely change; when the guess is wrong (a server
+  // replaced, its pool exhausted, another that answers this client and has not been heard yet)
+  // nothing answers, and the retransmissions, a second later, are broadcast frames as RFC 2131
+  // section 4.4.1 has them. Every later exchange (after a NAK, a DECLINE, an expiry) starts
+  // with a broadcast, for every server.
+  bool to_known_servers = first_discover_pending_;
+  first_discover_pending_ = false;
+  send(std::move(p), kIpv4Any, kIpv4Broadcast, to_known_servers);
   ++counters_.discovers_sent;
   deadline_ = now + retransmit_delay(transmissions_, random_);
 }
@@ -263,7 +268,7 @@ void Client::send_request(TimePoint now) {
   Packet p = new_message(MessageType::Request, now);
   Ipv4Address source = kIpv4Any;
   Ipv4Address destination = kIpv4Broadcast;
-  bool to_last_responder = false;
+  bool to_known_server = false;
   switch (state_) {
     case State::Requesting:  // SELECTING: requested address and server identifier, no ciaddr
       p.add_address(option::RequestedAddress, *requested_address_);
@@ -276,7 +281,7 @@ void Client::send_request(TimePoint now) {
       // (scripts/bench scale). So the first one goes, still to 255.255.255.255, in a frame to
       // the MAC the OFFER came from (the server's, or its relay's); if it goes unanswered, the
       // retransmissions are broadcast as the RFC has them.
-      to_last_responder = transmissions_ == 0;
+      to_known_server = transmissions_ == 0;
       break;
     case State::Rebooting:  // INIT-REBOOT: requested address, no server identifier
       p.add_address(option::RequestedAddress, *requested_address_);
@@ -294,7 +299,7 @@ void Client::send_request(TimePoint now) {
       return;
   }
   add_request_options(p, config_);
-  send(std::move(p), source, destination, to_last_responder);
+  send(std::move(p), source, destination, to_known_server);
   ++counters_.requests_sent;
 }
 

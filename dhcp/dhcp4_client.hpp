@@ -59,12 +59,12 @@ struct Transmit {
   Bytes payload;                             // the DHCP message (UDP payload)
   Ipv4Address source;                        // IP source: 0.0.0.0 or our leased address
   Ipv4Address destination = kIpv4Broadcast;  // broadcast, or the server for unicast
-  // A broadcast the socket may put in a frame to the MAC of the reply the client took last,
-  // rather than to every port of the LAN: the first DHCPDISCOVER of an exchange (to the server
-  // that answered last, see Client::send_discover) and the first DHCPREQUEST in SELECTING (to
-  // the server whose OFFER it takes, see Client::send_request). Retransmissions are broadcast
-  // frames.
-  bool to_last_responder = false;
+  // A broadcast the socket may put in frames to known servers' MACs rather than to every port
+  // of the LAN: the client's very first DHCPDISCOVER after start() (to the servers that answered
+  // other endpoints on the LAN, see Client::send_discover) and the first DHCPREQUEST in
+  // SELECTING (to the server whose OFFER it takes, see Client::send_request). Retransmissions
+  // are broadcast frames.
+  bool to_known_server = false;
   Ipv4Address arp_address;                   // Kind::Arp*: the address probed or announced
 };
 
@@ -140,7 +140,7 @@ class Client {
 
  private:
   Packet new_message(MessageType type, TimePoint now) const;
-  void send(Packet packet, Ipv4Address source, Ipv4Address destination, bool to_last_responder = false);
+  void send(Packet packet, Ipv4Address source, Ipv4Address destination, bool to_known_server = false);
   void send_discover(TimePoint now);
   void send_request(TimePoint now);
   void enter_init(TimePoint now, Duration delay);
@@ -169,6 +169,10 @@ class Client {
   TimePoint lease_start_{};
   unsigned transmissions_ = 0;    // of the current message
   unsigned nak_streak_ = 0;       // consecutive NAKs, for the backoff
+  // start() until the first DISCOVER is sent: that one may go to the LAN's known servers alone
+  // (send_discover). Not one after a NAK, a DECLINE, an expiry or a resume(): the server last
+  // heard may be the one that refused, or a router that relayed a renewal.
+  bool first_discover_pending_ = false;
   std::optional<Ipv4Address> requested_address_;
   std::optional<Ipv4Address> hint_;  // config_.address_hint, until bound, NAKed or declined
   std::optional<Ipv4Address> selected_server_;

@@ -486,7 +486,6 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     if (!own_mac) mac = lan->mac;
     EndpointConfig config{network_id, endpoint_id, options, lan->index, lan->mtu, mac, follow_timeout_, kernel_,
                           endpoint_options, {}, {}, {}};  // the hints follow
-    config.servers4 = servers_heard_on(options.lan_interface());
     if (!endpoint_options.identity.empty()) {
       if (auto it = identities_.find(IdentityKey{options.lan_interface(), endpoint_options.identity}); it != identities_.end()) {
         config.address_hint4 = it->second.v4;
@@ -500,6 +499,8 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
       timer.expires_after(wait);
       co_await timer.async_wait(use_awaitable_tuple);
     }
+    // After the pacer's wait: in a burst, the servers the first endpoints heard.
+    config.servers4 = servers_heard_on(config.options.lan_interface());
     endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
     auto created = co_await endpoint->create();

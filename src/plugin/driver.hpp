@@ -106,14 +106,16 @@ class Driver {
   // Per LAN (bridge or parent): the MACs the DHCPv4 replies CreateEndpoints took came from, the
   // latest first, where the next endpoint's first DISCOVER goes (EndpointConfig::servers4). At
   // most kMaxLanServers, each forgotten kLanServerMemory after it last answered one: a server
-  // replaced is soon no longer sent to. In memory only: after a restart, or on a LAN quiet that
-  // long, the first DISCOVER is a broadcast frame again.
+  // replaced is soon no longer sent to, and a Linux bridge, which forgets a quiet MAC after
+  // 300 s (ageing_time) and then floods frames to it to every port, still knows the ones sent
+  // to. In memory only: after a restart, or on a LAN quiet that long, the first DISCOVER is a
+  // broadcast frame again.
   struct HeardServer {
     MacAddress mac;
     TimePoint at;
   };
   static constexpr std::size_t kMaxLanServers = 4;
-  static constexpr Duration kLanServerMemory = std::chrono::minutes(10);
+  static constexpr Duration kLanServerMemory = std::chrono::minutes(4);
   std::map<std::string, std::vector<HeardServer>> lan_servers4_;
   std::vector<MacAddress> servers_heard_on(const std::string& lan);
   void heard_server(const std::string& lan, MacAddress mac);

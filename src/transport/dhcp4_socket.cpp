@@ -85,7 +85,7 @@ void Dhcp4Socket::receive_into(dhcp4::Client& client, TimePoint now) {
 }
 
 std::vector<MacAddress> Dhcp4Socket::frame_destinations(const dhcp4::Transmit& t) const {
-  if (t.kind != dhcp4::Transmit::Kind::Dhcp || !t.to_last_responder || t.destination != kIpv4Broadcast) return {};
+  if (t.kind != dhcp4::Transmit::Kind::Dhcp || !t.to_known_server || t.destination != kIpv4Broadcast) return {};
   if (last_responder_) return {*last_responder_};
   return likely_servers_;
 }
@@ -161,6 +161,10 @@ std::optional<Received4> PacketSocket::read() {
     }
     MacAddress source_mac;
     if (from.sll_halen == 6) std::memcpy(source_mac.octets.data(), from.sll_addr, 6);
+    // A server with our own MAC (a sibling ipvlan interface, sharing the parent's) cannot be
+    // sent a frame of its own: the kernel would not hand it over. Reported as none, so that
+    // frames meant for it are broadcast.
+    if (source_mac == interface_.mac) source_mac = MacAddress{};
     ByteView packet(buffer, *n);
     if (ntohs(from.sll_protocol) == ETH_P_ARP) {
       auto arp = parse_arp(packet);

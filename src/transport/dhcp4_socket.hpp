@@ -62,8 +62,9 @@ class Dhcp4Socket {
   // load balancing): the first DISCOVER goes to each.
   void assume_servers(std::vector<MacAddress> macs) { likely_servers_ = std::move(macs); }
   const std::vector<MacAddress>& likely_servers() const { return likely_servers_; }
-  // Where a broadcast Transmit with to_last_responder goes, one frame to each: the last
-  // responder, else the likely servers. Empty: a broadcast frame (also for every other Transmit).
+  // Where a broadcast Transmit with to_known_server goes, one frame to each: the last
+  // responder (the first REQUEST in SELECTING: the offering server), else the likely servers
+  // (the very first DISCOVER). Empty: a broadcast frame (also for every other Transmit).
   std::vector<MacAddress> frame_destinations(const dhcp4::Transmit& t) const;
 
  private:

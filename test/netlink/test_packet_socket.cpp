@@ -70,9 +70,9 @@ class ServerEnd {
     return {};
   }
 
-  // A reply of `type` to `request`, as the server would send it: from its MAC and IP, to the
-  // client's MAC.
-  void answer(const dhcp4::Packet& request, dhcp4::MessageType type) {
+  // A reply of `type` to `request`, as the server would send it: from its MAC (or `from`) and
+  // IP, to the client's MAC.
+  void answer(const dhcp4::Packet& request, dhcp4::MessageType type, MacAddress from = kServerMac) {
     dhcp4::Packet p;
     p.op = 2;
     p.xid = request.xid;
@@ -92,7 +92,7 @@ class ServerEnd {
     to.sll_halen = 6;
     Bytes frame;
     for (auto b : kClientMac.octets) frame.push_back(std::byte{b});
-    for (auto b : kServerMac.octets) frame.push_back(std::byte{b});
+    for (auto b : from.octets) frame.push_back(std::byte{b});
     frame.push_back(std::byte{0x08});
     frame.push_back(std::byte{0x00});
     frame.insert(frame.end(), ip.begin(), ip.end());
@@ -203,7 +203,7 @@ TEST_CASE("the first SELECTING request is a frame to the offering server's MAC",
 
   auto discover = client.pop_transmit();
   REQUIRE(discover);
-  CHECK(discover->to_last_responder);  // but the socket knows no server yet
+  CHECK(discover->to_known_server);  // but the socket knows no server yet
   REQUIRE(packet_socket.send(*discover).ok());
   Frame sent = server.next_dhcp();
   REQUIRE(sent.dhcp);
@@ -216,7 +216,7 @@ TEST_CASE("the first SELECTING request is a frame to the offering server's MAC",
   REQUIRE(client.state() == dhcp4::State::Requesting);
   auto request = client.pop_transmit();
   REQUIRE(request);
-  CHECK(request->to_last_responder);
+  CHECK(request->to_known_server);
   REQUIRE(packet_socket.send(*request).ok());
   sent = server.next_dhcp();
   REQUIRE(sent.dhcp);
@@ -231,9 +231,39 @@ TEST_CASE("the first SELECTING request is a frame to the offering server's MAC",
   auto again = client.pop_transmit();
   REQUIRE(again);
   CHECK(again->type == dhcp4::MessageType::Request);
-  CHECK_FALSE(again->to_last_responder);
+  CHECK_FALSE(again->to_known_server);
   REQUIRE(packet_socket.send(*again).ok());
   sent = server.next_dhcp();
   REQUIRE(sent.dhcp);
+  CHECK(sent.destination == kMacBroadcast);
+}
+
+// An OFFER from our own MAC (a server in a sibling ipvlan interface, which shares the parent's
+// MAC): a frame to that MAC would not reach it, so the first REQUEST is a broadcast frame, and
+// the socket names no server for the LAN's list.
+TEST_CASE("a reply from our own MAC leaves the first SELECTING request a broadcast frame", "[transport][kernel]") {
+  ClientServerPair pair;
+  ServerEnd& server = *pair.server;
+  PacketSocket& packet_socket = *pair.packet_socket;
+  dhcp4::Client& client = *pair.client;
+  TimePoint now{};
+  client.start(now);
+  auto discover = client.pop_transmit();
+  REQUIRE(discover);
+  REQUIRE(packet_socket.send(*discover).ok());
+  Frame sent = server.next_dhcp();
+  REQUIRE(sent.dhcp);
+  server.answer(*sent.dhcp, dhcp4::MessageType::Offer, kClientMac);
+  REQUIRE(wait_readable(packet_socket.wait_handle()));
+  packet_socket.receive_into(client, now);
+  REQUIRE(client.state() == dhcp4::State::Requesting);
+  CHECK_FALSE(packet_socket.last_responder());
+  auto request = client.pop_transmit();
+  REQUIRE(request);
+  CHECK(request->to_known_server);
+  REQUIRE(packet_socket.send(*request).ok());
+  sent = server.next_dhcp();
+  REQUIRE(sent.dhcp);
+  CHECK(sent.dhcp->message_type() == dhcp4::MessageType::Request);
   CHECK(sent.destination == kMacBroadcast);
 }

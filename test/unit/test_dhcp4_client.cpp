@@ -277,40 +277,48 @@ TEST_CASE("unanswered REQUEST falls back to INIT", "[dhcp4]") {
   CHECK(h.client.counters().requests_sent == 4);
 }
 
-// Only the first DISCOVER of an exchange and the first DHCPREQUEST in SELECTING may go to the
-// last responder's MAC alone (the socket's choice, dhcp4_socket.cpp); their retransmissions,
-// INIT-REBOOT and REBINDING are broadcast frames for every server.
-TEST_CASE("only the first DISCOVER and the first SELECTING request are meant for the last responder", "[dhcp4]") {
+// Only the very first DISCOVER after start() and the first DHCPREQUEST of each SELECTING may go
+// to known servers' MACs alone (the socket's choice, dhcp4_socket.cpp); their retransmissions,
+// every later exchange's DISCOVER, INIT-REBOOT and REBINDING are broadcast frames for every
+// server.
+TEST_CASE("only the first DISCOVER and the first SELECTING request are meant for known servers", "[dhcp4]") {
   Harness h;
   Server server;
   h.client.start(h.now);
   Transmit first_discover = h.sent();
   CHECK(first_discover.type == MessageType::Discover);
-  CHECK(first_discover.to_last_responder);
+  CHECK(first_discover.to_known_server);
   for (int i = 0; i < 2; ++i) {  // no OFFER: retransmitted (same xid) as broadcast frames
     h.advance_to_deadline();
     Transmit again = h.sent();
     CHECK(again.type == MessageType::Discover);
-    CHECK_FALSE(again.to_last_responder);
+    CHECK_FALSE(again.to_known_server);
   }
   Transmit discover = first_discover;
   h.deliver(server.reply(discover, MessageType::Offer));
   Transmit request = h.sent();
   CHECK(request.type == MessageType::Request);
   CHECK(request.destination == kIpv4Broadcast);
-  CHECK(request.to_last_responder);
+  CHECK(request.to_known_server);
   for (int i = 0; i < 3; ++i) {
     h.advance_to_deadline();
     Transmit again = h.sent();
     CHECK(again.type == MessageType::Request);
-    CHECK_FALSE(again.to_last_responder);
+    CHECK_FALSE(again.to_known_server);
   }
   h.advance_to_deadline();  // back to INIT: a new DISCOVER, then a new first REQUEST
   Transmit rediscover = h.sent();
   CHECK(rediscover.type == MessageType::Discover);
-  CHECK(rediscover.to_last_responder);  // a new exchange
+  CHECK_FALSE(rediscover.to_known_server);  // the server known may be the one that went quiet
   h.deliver(server.reply(rediscover, MessageType::Offer));
-  CHECK(h.sent().to_last_responder);
+  Transmit request2 = h.sent();
+  CHECK(request2.to_known_server);  // the offering server
+  // A NAK: the next exchange's DISCOVER is for every server, not for the one that refused.
+  h.deliver(server.reply(request2, MessageType::Nak));
+  CHECK(h.event().kind == Event::Kind::Nak);
+  Transmit after_nak = h.sent();
+  CHECK(after_nak.type == MessageType::Discover);
+  CHECK_FALSE(after_nak.to_known_server);
 
   ClientConfig rebooting = Harness::default_config();
   rebooting.previous_address = server.address;
@@ -318,7 +326,7 @@ TEST_CASE("only the first DISCOVER and the first SELECTING request are meant for
   r.client.start(r.now);
   Transmit reboot = r.sent();
   CHECK(reboot.type == MessageType::Request);
-  CHECK_FALSE(reboot.to_last_responder);
+  CHECK_FALSE(reboot.to_known_server);
   r.deliver(server.reply(reboot, MessageType::Ack));
   Lease lease = r.event().lease;
   r.now = lease.rebind_at();
@@ -327,7 +335,7 @@ TEST_CASE("only the first DISCOVER and the first SELECTING request are meant for
   Transmit rebind = r.sent();  // (the RENEWING one at T1 first, unicast, passed over on the way)
   while (auto later = r.client.pop_transmit()) rebind = *later;
   CHECK(rebind.destination == kIpv4Broadcast);
-  CHECK_FALSE(rebind.to_last_responder);
+  CHECK_FALSE(rebind.to_known_server);
 }
 
 // NAK: report it, start over at once; a server that keeps NAKing is backed off from.

@@ -156,7 +156,7 @@ TEST_CASE("driver: an endpoint's first DISCOVER goes to the servers that answere
     const FakeWire4& wire = *f.kernel->last_wire4();
     REQUIRE(!wire.sent.empty());
     REQUIRE(wire.sent[0].type == dhcp4::MessageType::Discover);
-    CHECK(wire.sent[0].to_last_responder);
+    CHECK(wire.sent[0].to_known_server);
     REQUIRE(wire.frames_to.size() == wire.sent.size());
     return wire.frames_to[0];
   };
