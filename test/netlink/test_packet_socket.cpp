@@ -151,6 +151,36 @@ struct ClientServerPair {
     config.mac = kClientMac;
     client.emplace(config, [] { return 0x7fffffffu; });
   }
+
+  // The client started, its DISCOVER sent, answered by an OFFER from `offer_from`, and the
+  // REQUEST that follows sent: each as the client queued it and as the server's end saw it.
+  struct Selecting {
+    dhcp4::Transmit discover, request;
+    Frame discover_frame, request_frame;
+  };
+  Selecting discover_offer_request(MacAddress offer_from = kServerMac) {
+    Selecting out;
+    client->start(TimePoint{});
+    auto discover = client->pop_transmit();
+    REQUIRE(discover);
+    out.discover = *discover;
+    REQUIRE(packet_socket->send(*discover).ok());
+    out.discover_frame = server->next_dhcp();
+    REQUIRE(out.discover_frame.dhcp);
+    REQUIRE(out.discover_frame.dhcp->message_type() == dhcp4::MessageType::Discover);
+    server->answer(*out.discover_frame.dhcp, dhcp4::MessageType::Offer, offer_from);
+    REQUIRE(wait_readable(packet_socket->wait_handle()));
+    packet_socket->receive_into(*client, TimePoint{});
+    REQUIRE(client->state() == dhcp4::State::Requesting);
+    auto request = client->pop_transmit();
+    REQUIRE(request);
+    out.request = *request;
+    REQUIRE(packet_socket->send(*request).ok());
+    out.request_frame = server->next_dhcp();
+    REQUIRE(out.request_frame.dhcp);
+    REQUIRE(out.request_frame.dhcp->message_type() == dhcp4::MessageType::Request);
+    return out;
+  }
 };
 }  // namespace
 
@@ -195,35 +225,16 @@ TEST_CASE("the first DISCOVER is a frame to each of the LAN's servers, its retra
 // DISCOVER before it, with no server known yet, is a broadcast frame.
 TEST_CASE("the first SELECTING request is a frame to the offering server's MAC", "[transport][kernel]") {
   ClientServerPair pair;
+  auto selecting = pair.discover_offer_request();
+  CHECK(selecting.discover.to_known_server);  // but the socket knows no server yet
+  CHECK(selecting.discover_frame.destination == kMacBroadcast);
+  CHECK(selecting.request.to_known_server);
+  CHECK(selecting.request_frame.destination == kServerMac);
+  CHECK(selecting.request_frame.ip_destination == kIpv4Broadcast);  // still a broadcast to the servers' IP stacks
+
   ServerEnd& server = *pair.server;
   PacketSocket& packet_socket = *pair.packet_socket;
   dhcp4::Client& client = *pair.client;
-  TimePoint now{};
-  client.start(now);
-
-  auto discover = client.pop_transmit();
-  REQUIRE(discover);
-  CHECK(discover->to_known_server);  // but the socket knows no server yet
-  REQUIRE(packet_socket.send(*discover).ok());
-  Frame sent = server.next_dhcp();
-  REQUIRE(sent.dhcp);
-  CHECK(sent.dhcp->message_type() == dhcp4::MessageType::Discover);
-  CHECK(sent.destination == kMacBroadcast);
-
-  server.answer(*sent.dhcp, dhcp4::MessageType::Offer);
-  REQUIRE(wait_readable(packet_socket.wait_handle()));
-  packet_socket.receive_into(client, now);
-  REQUIRE(client.state() == dhcp4::State::Requesting);
-  auto request = client.pop_transmit();
-  REQUIRE(request);
-  CHECK(request->to_known_server);
-  REQUIRE(packet_socket.send(*request).ok());
-  sent = server.next_dhcp();
-  REQUIRE(sent.dhcp);
-  CHECK(sent.dhcp->message_type() == dhcp4::MessageType::Request);
-  CHECK(sent.destination == kServerMac);
-  CHECK(sent.ip_destination == kIpv4Broadcast);  // still a broadcast to the servers' IP stacks
-
   // No ACK: the retransmission is a broadcast frame, for every server (RFC 2131 section 4.4.1).
   auto deadline = client.next_deadline();
   REQUIRE(deadline);
@@ -233,7 +244,7 @@ TEST_CASE("the first SELECTING request is a frame to the offering server's MAC",
   CHECK(again->type == dhcp4::MessageType::Request);
   CHECK_FALSE(again->to_known_server);
   REQUIRE(packet_socket.send(*again).ok());
-  sent = server.next_dhcp();
+  Frame sent = server.next_dhcp();
   REQUIRE(sent.dhcp);
   CHECK(sent.destination == kMacBroadcast);
 }
@@ -243,27 +254,8 @@ TEST_CASE("the first SELECTING request is a frame to the offering server's MAC",
 // the socket names no server for the LAN's list.
 TEST_CASE("a reply from our own MAC leaves the first SELECTING request a broadcast frame", "[transport][kernel]") {
   ClientServerPair pair;
-  ServerEnd& server = *pair.server;
-  PacketSocket& packet_socket = *pair.packet_socket;
-  dhcp4::Client& client = *pair.client;
-  TimePoint now{};
-  client.start(now);
-  auto discover = client.pop_transmit();
-  REQUIRE(discover);
-  REQUIRE(packet_socket.send(*discover).ok());
-  Frame sent = server.next_dhcp();
-  REQUIRE(sent.dhcp);
-  server.answer(*sent.dhcp, dhcp4::MessageType::Offer, kClientMac);
-  REQUIRE(wait_readable(packet_socket.wait_handle()));
-  packet_socket.receive_into(client, now);
-  REQUIRE(client.state() == dhcp4::State::Requesting);
-  CHECK_FALSE(packet_socket.last_responder());
-  auto request = client.pop_transmit();
-  REQUIRE(request);
-  CHECK(request->to_known_server);
-  REQUIRE(packet_socket.send(*request).ok());
-  sent = server.next_dhcp();
-  REQUIRE(sent.dhcp);
-  CHECK(sent.dhcp->message_type() == dhcp4::MessageType::Request);
-  CHECK(sent.destination == kMacBroadcast);
+  auto selecting = pair.discover_offer_request(kClientMac);
+  CHECK_FALSE(pair.packet_socket->last_responder());
+  CHECK(selecting.request.to_known_server);
+  CHECK(selecting.request_frame.destination == kMacBroadcast);
 }
