@@ -261,13 +261,8 @@ void Endpoint::mark_failed(const std::string& what, const std::string& message) 
 void Endpoint::start_v4(std::unique_ptr<Dhcp4Socket> socket) {
   // The server's MAC, learnt on the host end before Join: renewals from the container's end go
   // straight to it (dhcp4_socket.hpp).
-  if (wire4_ && wire4_->socket) {
+  if (wire4_ && wire4_->socket)
     for (const auto& [ip, mac] : wire4_->socket->neighbours()) socket->learn_neighbour(ip, mac);
-    const auto& server = wire4_->socket->last_responder();
-    socket->assume_servers(server ? std::vector<MacAddress>{*server} : wire4_->socket->likely_servers());
-  } else {
-    socket->assume_servers(config_.servers4);
-  }
   start_wire(wire4_, client4_, std::move(socket), &Endpoint::on_event4, &Endpoint::on_send_error4);
 }
 
@@ -326,6 +321,9 @@ asio::awaitable<Result<void>> Endpoint::create() {
       attachment_->remove();
       co_return packet_socket.error();
     }
+    // Where the client's first DISCOVER may go (Client::send_discover): only this socket sends
+    // one; the ones that replace it carry on with a bound client.
+    (*packet_socket)->assume_servers(config_.servers4);
     client4_->start(Clock::now());
     start_v4(std::move(*packet_socket));
   }

@@ -57,11 +57,9 @@ class Dhcp4Socket {
   // that reply came with none.
   const std::optional<MacAddress>& last_responder() const { return last_responder_; }
   // Until the client takes a reply here: the MACs of the servers that answered on this LAN
-  // lately (other endpoints' exchanges, Driver::lan_servers4_), or of the one that answered the
-  // socket this one replaces. A LAN may have two that each answer only some clients (Kea's HA
-  // load balancing): the first DISCOVER goes to each.
+  // lately (other endpoints' exchanges, Driver::lan_servers4_). A LAN may have two that each
+  // answer only some clients (Kea's HA load balancing): the first DISCOVER goes to each.
   void assume_servers(std::vector<MacAddress> macs) { likely_servers_ = std::move(macs); }
-  const std::vector<MacAddress>& likely_servers() const { return likely_servers_; }
   // Where a broadcast Transmit with to_known_server goes, one frame to each: the last
   // responder (the first REQUEST in SELECTING: the offering server), else the likely servers
   // (the very first DISCOVER). Empty: a broadcast frame (also for every other Transmit).
