@@ -14,6 +14,7 @@
 #include "src/plugin/docker_options.hpp"
 #include "src/endpoint/kernel.hpp"
 #include "src/endpoint/parent_link.hpp"
+#include "src/support/background.hpp"
 #include "src/support/log.hpp"
 #include "src/support/version.hpp"
 
@@ -615,11 +616,15 @@ DriverResult<json::object> Driver::delete_endpoint(const json::object& request) 
 // glibc keeps freed memory in its arenas: a thousand endpoints deleted left the RSS where it
 // was with all of them (test/e2e/scale.sh). Each time the endpoints fall to half of their peak
 // the free memory goes back to the kernel: a handful of malloc_trim calls for a thousand
-// deletions, none while the count is steady.
+// deletions, none while the count is steady. The trim runs on the helper thread, after the
+// closes and link deletions the removed endpoints queued there (src/support/background.hpp),
+// when what they held is free too: at 1000, trimmed on the event loop even a second after the
+// last DeleteEndpoint, 1.1 MB more stayed resident than this way. Nor does the event loop wait
+// for a trim of a 20 MB heap.
 void Driver::release_memory() {
   endpoints_peak_ = std::max(endpoints_peak_, endpoints_.size() + 1);
   if (endpoints_.size() * 2 > endpoints_peak_) return;
-  ::malloc_trim(0);
+  run_later([] { ::malloc_trim(0); });
   endpoints_peak_ = endpoints_.size();
 }
 

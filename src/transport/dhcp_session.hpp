@@ -12,6 +12,7 @@
 #include "dhcp/clock.hpp"
 #include "netdhcp/result.hpp"
 #include "src/support/asio.hpp"
+#include "src/support/reactor_slots.hpp"
 
 namespace netdhcp {
 
@@ -23,7 +24,7 @@ class DhcpSession {
   using SendErrorHandler = std::function<void(const Error&)>;
 
   DhcpSession(asio::any_io_executor executor, ClientT& client, SocketT& socket)
-      : client_(client), socket_(socket), timer_(executor), readable_(executor, socket.wait_handle()) {}
+      : client_(client), socket_(socket), timer_(executor), slot_(executor), readable_(executor, socket.wait_handle()) {}
   ~DhcpSession() { (void)readable_.release(); }  // the socket owns the descriptor
   DhcpSession(const DhcpSession&) = delete;
   DhcpSession& operator=(const DhcpSession&) = delete;
@@ -88,6 +89,7 @@ class DhcpSession {
   ClientT& client_;
   SocketT& socket_;
   Timer timer_;
+  ReactorSlot slot_;  // where the reactor keeps readable_'s state (src/support/reactor_slots.hpp)
   asio::posix::stream_descriptor readable_;
   EventHandler on_event_;
   SendErrorHandler on_send_error_;

@@ -425,7 +425,20 @@ check "DeleteNetwork" jq -e 'has("Err") | not' "$OUT/delete-network" >/dev/null
 # one per thread that entered a container's, 3 at most).
 fds_back() { [ "$(other_fds)" -le "$other_fd_idle" ] && [ "$(home_netns_fds)" -le 3 ]; }
 lab_wait 10 fds_back
-rss_end=$(rss) fd_end=$(fds)
+# The daemon gives its freed heap back on its helper thread, after the closes and link deletions
+# queued there (src/plugin/driver.cpp, release_memory): the figure once its RSS stops falling.
+rss_settled() {
+  local before after
+  before=$(rss)
+  for _ in $(seq 25); do
+    sleep 0.2
+    after=$(rss)
+    [ "$after" = "$before" ] && break
+    before=$after
+  done
+  echo "$after"
+}
+rss_end=$(rss_settled) fd_end=$(fds)
 [ -n "${SCALE_KEEP:-}" ] && cp "/proc/$DAEMON_PID/smaps" "$OUT/smaps-after-teardown"
 check "teardown: the daemon's fds back to idle ($fd_idle -> $fd_end; other than its own namespace's $other_fd_idle -> $(other_fds), that namespace's $(home_netns_fds) of at most 3)" fds_back
 for i in $(seq 1 "$N"); do ip netns del "$(ns_of "$i")" 2>/dev/null; done
