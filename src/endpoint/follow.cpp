@@ -9,6 +9,7 @@
 #include "src/endpoint/container_facts.hpp"
 #include "src/endpoint/endpoint.hpp"
 #include "src/support/log.hpp"
+#include "src/support/reactor_slots.hpp"
 
 namespace netdhcp {
 
@@ -134,6 +135,7 @@ asio::awaitable<bool> Endpoint::follow(std::string sandbox_key, TimePoint deadli
 // that holds the DHCPv6 address gives that address its prefix length.
 asio::awaitable<void> Endpoint::watch_router_advertisements(UniqueFd socket) {
   auto alive = alive_;
+  ReactorSlot slot(executor_);  // (src/support/reactor_slots.hpp)
   asio::posix::stream_descriptor readable(executor_, socket.release());
   ra_watch_ = &readable;
   while (true) {

@@ -616,11 +616,11 @@ DriverResult<json::object> Driver::delete_endpoint(const json::object& request) 
 // glibc keeps freed memory in its arenas: a thousand endpoints deleted left the RSS where it
 // was with all of them (test/e2e/scale.sh). Each time the endpoints fall to half of their peak
 // the free memory goes back to the kernel: a handful of malloc_trim calls for a thousand
-// deletions, none while the count is steady. The trim runs on the helper thread, after the
-// closes and link deletions the removed endpoints queued there (src/support/background.hpp),
-// when what they held is free too: at 1000, trimmed on the event loop even a second after the
-// last DeleteEndpoint, 1.1 MB more stayed resident than this way. Nor does the event loop wait
-// for a trim of a 20 MB heap.
+// deletions, none while the count is steady. The trim runs on the helper thread, queued behind
+// the link deletions (and the socket closes of all but the last few) of the removed endpoints
+// (src/support/background.hpp), when what those held is free too: at 1000, trimmed on the event
+// loop even a second after the last DeleteEndpoint, 1.1 MB more stayed resident. The event loop
+// does not do the trim's work (its own mallocs may wait on the arena's lock meanwhile).
 void Driver::release_memory() {
   endpoints_peak_ = std::max(endpoints_peak_, endpoints_.size() + 1);
   if (endpoints_.size() * 2 > endpoints_peak_) return;

@@ -8,11 +8,13 @@
 // resident: with 1000 endpoints torn down (test/e2e/scale.sh, 2026-12-06), 1005 states on 841
 // pages held 3.3 MB of the heap's 4.4 MB still resident, after malloc_trim.
 //
-// Each long-lived watched descriptor (a DHCP session's socket) holds a ReactorSlot. When the
+// Each long-lived watched descriptor (a DHCP session's socket, an endpoint's router
+// advertisement reader) holds a ReactorSlot. When the
 // slots held outgrow the states made so far, a batch is made at once (that many eventfds
 // watched, then closed), mostly side by side, and the freed memory around them goes back with
 // malloc_trim: the same run then left 1039 states on 91 pages. It only places memory: a batch
-// that fails (no fds left) changes nothing but where the states lie.
+// takes at most half the fds the limit leaves, and one that fails (no fds left) changes nothing
+// but where the states lie.
 #pragma once
 
 #include <cstddef>
