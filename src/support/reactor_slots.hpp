@@ -1,7 +1,7 @@
-// Where Asio's reactor keeps its per-descriptor state, so that a thousand endpoints gone leave
-// no heap pages behind.
+// Where Asio's reactor keeps its per-descriptor state, so that a thousand endpoints gone do not
+// leave hundreds of heap pages resident.
 //
-// Asio's epoll reactor gives each descriptor it watches a state object (about 160 bytes) and
+// Asio's epoll reactor gives each descriptor it watches a state object (a 176-byte chunk) and
 // never frees one: when the descriptor is closed the state goes to a free list, for the next
 // descriptor. Made one at a time as endpoints came, those states lay one or two to a 4 KB page
 // among each endpoint's own memory, and once the endpoints were gone they kept those pages
@@ -9,12 +9,11 @@
 // pages held 3.3 MB of the heap's 4.4 MB still resident, after malloc_trim.
 //
 // Each long-lived watched descriptor (a DHCP session's socket, an endpoint's router
-// advertisement reader) holds a ReactorSlot. When the
-// slots held outgrow the states made so far, a batch is made at once (that many eventfds
-// watched, then closed), mostly side by side, and the freed memory around them goes back with
-// malloc_trim: the same run then left 1039 states on 91 pages. It only places memory: a batch
-// takes at most half the fds the limit leaves, and one that fails (no fds left) changes nothing
-// but where the states lie.
+// advertisement reader) holds a ReactorSlot. When the slots held outgrow the states made so far,
+// a batch is made at once (that many eventfds watched, then closed), mostly side by side, and
+// the freed memory around them goes back with malloc_trim: the same run then left 1039 states
+// on 91 pages. It only places memory: a batch takes at most half the fds the limit leaves, and
+// one that fails (no fds left) changes nothing but where the states lie.
 #pragma once
 
 #include <cstddef>
