@@ -79,7 +79,11 @@ std::optional<std::string> read_container_hostname(const std::string& file, std:
 }
 
 std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
-  std::string wanted = "net:[" + std::to_string(ns.inode()) + "]";
+  return container_facts_in("/proc", "net:[" + std::to_string(ns.inode()) + "]", ::getpid());
+}
+
+std::optional<ContainerFacts> container_facts_in(const std::string& proc_dir, const std::string& netns_link,
+                                                 long self_pid) {
   // The host's root (not ours: as a managed plugin the daemon has its own).
   struct stat host_root{};
   if (::stat(host_root_dir().c_str(), &host_root) < 0) return std::nullopt;
@@ -87,7 +91,7 @@ std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
   // the highest PIDs, and a look at a busy host's thousands of processes (each one a readlink)
   // usually ends after a few. (After a PID wrap-around it is merely found later.)
   std::vector<long> pids;
-  DIR* proc = ::opendir("/proc");
+  DIR* proc = ::opendir(proc_dir.c_str());
   if (!proc) return std::nullopt;
   while (auto* entry = ::readdir(proc)) {
     if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
@@ -95,28 +99,31 @@ std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
   }
   ::closedir(proc);
   std::sort(pids.begin(), pids.end(), std::greater<>());
-  std::optional<ContainerFacts> found;
+  std::optional<ContainerFacts> without_id;
   for (long pid : pids) {
-    std::string base = "/proc/" + std::to_string(pid);
+    // Our own event loop enters the container's namespace for a moment to open a socket there,
+    // and as a managed plugin we have a root of our own.
+    if (pid == self_pid) continue;
+    std::string base = proc_dir + "/" + std::to_string(pid);
     char link[64];
     ssize_t n = ::readlink((base + "/ns/net").c_str(), link, sizeof link - 1);
-    if (n <= 0 || std::string(link, static_cast<std::size_t>(n)) != wanted) continue;
+    if (n <= 0 || std::string(link, static_cast<std::size_t>(n)) != netns_link) continue;
     struct stat root{};
     if (::stat((base + "/root").c_str(), &root) < 0 || (root.st_dev == host_root.st_dev && root.st_ino == host_root.st_ino))
       continue;
     std::string problem;
     auto hostname = read_container_hostname(base + "/root/etc/hostname", &problem);
-    if (!hostname) {
-      // A regular file of its own that Docker has not written yet is empty: look again. What
-      // the container made unusable stays so: say why, and carry on without its name.
-      if (problem.ends_with("is empty") || problem.ends_with("cannot be opened")) continue;
-      found = ContainerFacts{"", container_id_from_cgroup(base), problem};
-      break;
-    }
-    found = ContainerFacts{*hostname, container_id_from_cgroup(base), ""};
-    break;
+    // A regular file of its own that Docker has not written yet is empty: look again. What the
+    // container made unusable stays so: say why, and carry on without its name.
+    if (!hostname && (problem.ends_with("is empty") || problem.ends_with("cannot be opened"))) continue;
+    ContainerFacts facts{hostname.value_or(""), container_id_from_cgroup(base), hostname ? "" : problem};
+    if (!facts.id.empty()) return facts;
+    // A process that `docker exec` starts is in the namespace, and pivoted into the container's
+    // root, before runc moves it into the container's cgroup: newest, it is met first, with the
+    // right hostname and no id. The container's own process, older, has both: look on.
+    if (!without_id) without_id = std::move(facts);
   }
-  return found;
+  return without_id;
 }
 
 }  // namespace netdhcp

@@ -24,7 +24,15 @@ struct ContainerFacts {
 // blocking, must be a regular file of at most kMaxHostnameFile bytes, and its first line must
 // be a hostname (letters, digits, '-', '.', '_'; at most 253). Returns nothing while no such
 // process runs; a process whose hostname is unusable gives its id and hostname_problem.
+// A process whose cgroup names a container is preferred: one that `docker exec` is starting is
+// in the namespace, pivoted, a moment before runc moves it into the container's cgroup. One
+// without an id is returned only when no process has one (another runtime's cgroups).
 std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns);
+
+// The scan behind container_facts, over `proc_dir` (/proc, or a tree laid out like it in a
+// test), for processes whose ns/net link reads `netns_link` ("net:[INODE]"), but `self_pid`.
+std::optional<ContainerFacts> container_facts_in(const std::string& proc_dir, const std::string& netns_link,
+                                                 long self_pid);
 
 // The hostname in the first line of `file` (a path inside a container's root, reached through
 // /proc/PID/root), read as container_facts does; on nullopt, `problem` (if given) says why.

@@ -80,3 +80,84 @@ TEST_CASE("container hostname: directories, missing and empty files give none", 
   CHECK_FALSE(read_container_hostname(dir.path + "/empty"));
   CHECK_FALSE(read_container_hostname("/dev/zero"));
 }
+
+namespace {
+
+// A process in a /proc laid out under `proc`: its ns/net link, its root (a folder), its cgroup.
+void fake_process(const std::string& proc, long pid, const std::string& netns, const std::string& root,
+                  const std::string& cgroup) {
+  std::string base = proc + "/" + std::to_string(pid);
+  REQUIRE(::mkdir(base.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((base + "/ns").c_str(), 0755) == 0);
+  REQUIRE(::symlink(netns.c_str(), (base + "/ns/net").c_str()) == 0);
+  REQUIRE(::symlink(root.c_str(), (base + "/root").c_str()) == 0);
+  std::ofstream(base + "/cgroup") << cgroup;
+}
+
+std::string container_root(const std::string& dir, const std::string& name, const std::string& hostname) {
+  std::string root = dir + "/" + name;
+  REQUIRE(::mkdir(root.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((root + "/etc").c_str(), 0755) == 0);
+  std::ofstream(root + "/etc/hostname") << hostname;
+  return root;
+}
+
+const std::string kId = "6563b04ac94c" + std::string(52, 'a');
+const std::string kOtherId = "77c0ffee" + std::string(56, 'b');
+
+}  // namespace
+
+// What `docker exec` showed on Docker 28 (runc 1.3) and 20.10: its runc:[2:INIT] is in the
+// container's namespace and root before runc writes it into the container's cgroup, so its
+// cgroup is runc's ("0::/"). Newest, it is met first; taken, the container never got its id
+// (the packaging test's status check failed once in 60 CI runs).
+TEST_CASE("container facts: a process docker exec is starting (no container cgroup yet) is passed over",
+          "[facts]") {
+  TempDir dir;
+  std::string proc = dir.path + "/proc";
+  REQUIRE(::mkdir(proc.c_str(), 0755) == 0);
+  std::string root = container_root(dir.path, "rootfs", "racer\n");
+  fake_process(proc, 150, "net:[77]", root, "0::/docker/" + kId + "\n");                  // sleep 300
+  fake_process(proc, 170, "net:[88]", container_root(dir.path, "other", "else\n"), "0::/docker/" + kOtherId);
+  fake_process(proc, 180, "net:[77]", "/", "0::/docker/" + kOtherId + "\n");              // not pivoted yet
+  fake_process(proc, 200, "net:[77]", root, "4:memory:/process_api/a57c\n0::/\n");      // runc:[2:INIT]
+  fake_process(proc, 250, "net:[77]", container_root(dir.path, "plugin", "plugin-host\n"),  // ourselves
+               "0::/docker/plugins/" + kOtherId);
+  auto facts = container_facts_in(proc, "net:[77]", 250);
+  REQUIRE(facts);
+  CHECK(facts->id == kId);
+  CHECK(facts->hostname == "racer");
+  CHECK(facts->hostname_problem.empty());
+}
+
+// Another runtime's cgroups name no container: the newest process in the namespace still gives
+// the hostname, with no id.
+TEST_CASE("container facts: with no container cgroup anywhere, the hostname without an id", "[facts]") {
+  TempDir dir;
+  std::string proc = dir.path + "/proc";
+  REQUIRE(::mkdir(proc.c_str(), 0755) == 0);
+  fake_process(proc, 150, "net:[77]", container_root(dir.path, "old", "first\n"), "0::/machine.slice/x\n");
+  fake_process(proc, 200, "net:[77]", container_root(dir.path, "new", "second\n"), "0::/\n");
+  fake_process(proc, 300, "net:[78]", container_root(dir.path, "other", "third\n"), "0::/docker/" + kId);
+  auto facts = container_facts_in(proc, "net:[77]", 1);
+  REQUIRE(facts);
+  CHECK(facts->id.empty());
+  CHECK(facts->hostname == "second");
+  CHECK_FALSE(container_facts_in(proc, "net:[79]", 1));
+}
+
+// The newest process with a container's cgroup wins, and one whose /etc/hostname is unusable
+// still gives its id, with the reason.
+TEST_CASE("container facts: the id of a container whose hostname file is unusable", "[facts]") {
+  TempDir dir;
+  std::string proc = dir.path + "/proc";
+  REQUIRE(::mkdir(proc.c_str(), 0755) == 0);
+  fake_process(proc, 150, "net:[77]", container_root(dir.path, "old", "older\n"), "0::/docker/" + kOtherId);
+  fake_process(proc, 200, "net:[77]", container_root(dir.path, "new", "two words\n"),
+               "0::/system.slice/docker-" + kId + ".scope\n");
+  auto facts = container_facts_in(proc, "net:[77]", 1);
+  REQUIRE(facts);
+  CHECK(facts->id == kId);
+  CHECK(facts->hostname.empty());
+  CHECK(facts->hostname_problem.find("does not hold a hostname") != std::string::npos);
+}
