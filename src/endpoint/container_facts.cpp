@@ -78,12 +78,12 @@ std::optional<std::string> read_container_hostname(const std::string& file, std:
   return hostname;
 }
 
-std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns) {
-  return container_facts_in("/proc", "net:[" + std::to_string(ns.inode()) + "]", ::getpid());
+std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns, const std::string& known_id) {
+  return container_facts_in("/proc", "net:[" + std::to_string(ns.inode()) + "]", ::getpid(), known_id);
 }
 
 std::optional<ContainerFacts> container_facts_in(const std::string& proc_dir, const std::string& netns_link,
-                                                 long self_pid) {
+                                                 long self_pid, const std::string& known_id) {
   // The host's root (not ours: as a managed plugin the daemon has its own).
   struct stat host_root{};
   if (::stat(host_root_dir().c_str(), &host_root) < 0) return std::nullopt;
@@ -99,7 +99,7 @@ std::optional<ContainerFacts> container_facts_in(const std::string& proc_dir, co
   }
   ::closedir(proc);
   std::sort(pids.begin(), pids.end(), std::greater<>());
-  std::optional<ContainerFacts> without_id;
+  std::optional<ContainerFacts> other_id, without_id;
   for (long pid : pids) {
     // Our own event loop enters the container's namespace for a moment to open a socket there,
     // and as a managed plugin we have a root of our own.
@@ -117,13 +117,18 @@ std::optional<ContainerFacts> container_facts_in(const std::string& proc_dir, co
     // container made unusable stays so: say why, and carry on without its name.
     if (!hostname && (problem.ends_with("is empty") || problem.ends_with("cannot be opened"))) continue;
     ContainerFacts facts{hostname.value_or(""), container_id_from_cgroup(base), hostname ? "" : problem};
-    if (!facts.id.empty()) return facts;
+    if (!facts.id.empty()) {
+      if (known_id.empty() || facts.id == known_id) return facts;
+      // Another container in this namespace (docker run --network container:NAME), newer.
+      if (!other_id) other_id = std::move(facts);
+      continue;
+    }
     // A process that `docker exec` starts is in the namespace, and pivoted into the container's
     // root, before runc moves it into the container's cgroup: newest, it is met first, with the
     // right hostname and no id. The container's own process, older, has both: look on.
     if (!without_id) without_id = std::move(facts);
   }
-  return without_id;
+  return other_id ? other_id : without_id;
 }
 
 }  // namespace netdhcp

@@ -26,13 +26,15 @@ struct ContainerFacts {
 // process runs; a process whose hostname is unusable gives its id and hostname_problem.
 // A process whose cgroup names a container is preferred: one that `docker exec` is starting is
 // in the namespace, pivoted, a moment before runc moves it into the container's cgroup. One
-// without an id is returned only when no process has one (another runtime's cgroups).
-std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns);
+// without an id is returned only when no process has one (another runtime's cgroups). When
+// `known_id` is given (a re-adopted endpoint's), that container's process is preferred over
+// newer ones of another container sharing the namespace (docker run --network container:NAME).
+std::optional<ContainerFacts> container_facts(const netlink::Namespace& ns, const std::string& known_id = "");
 
 // The scan behind container_facts, over `proc_dir` (/proc, or a tree laid out like it in a
 // test), for processes whose ns/net link reads `netns_link` ("net:[INODE]"), but `self_pid`.
 std::optional<ContainerFacts> container_facts_in(const std::string& proc_dir, const std::string& netns_link,
-                                                 long self_pid);
+                                                 long self_pid, const std::string& known_id = "");
 
 // The hostname in the first line of `file` (a path inside a container's root, reached through
 // /proc/PID/root), read as container_facts does; on nullopt, `problem` (if given) says why.

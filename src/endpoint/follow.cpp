@@ -176,7 +176,9 @@ asio::awaitable<void> Endpoint::learn_container() {
   // a few ms of the follow), then back off, so a container that never starts costs ~10 scans.
   Duration pause = 10ms;
   // A scan of /proc (tens of ms on a busy host, in getdents): off the event loop.
-  const std::function<void()> look = [ns = netns_.get(), &facts] { facts = ns->container_facts(); };
+  const std::function<void()> look = [ns = netns_.get(), &facts, known = container_id_] {
+    facts = ns->container_facts(known);
+  };
   while (!facts && Clock::now() < deadline && *alive && !left_) {
     co_await kernel_->in_background(look);
     if (!*alive || left_) co_return;
@@ -187,7 +189,9 @@ asio::awaitable<void> Endpoint::learn_container() {
     }
   }
   if (!facts || !*alive || left_) co_return;
-  bool learnt_id = !facts->id.empty() && facts->id != container_id_;
+  // A re-adopted endpoint knows its container already: a container sharing the namespace
+  // (--network container:NAME) is not it.
+  bool learnt_id = container_id_.empty() && !facts->id.empty();
   if (learnt_id) container_id_ = facts->id;
   if (!config_.endpoint_options.hostname.empty()) {  // hostname= wins over the container's
     if (learnt_id) save();

@@ -63,7 +63,9 @@ class RealContainerNamespace final : public ContainerNamespace {
     if (!socket) return socket.error();
     return netdhcp::apply_plan(*socket, index, plan);
   }
-  std::optional<ContainerFacts> container_facts() override { return netdhcp::container_facts(*ns_); }
+  std::optional<ContainerFacts> container_facts(const std::string& known_id) override {
+    return netdhcp::container_facts(*ns_, known_id);
+  }
 
  private:
   std::shared_ptr<const netlink::Namespace> ns_;  // also held by the packet socket (its unicast renewals)

@@ -62,8 +62,9 @@ class ContainerNamespace {
   // Carries out `plan` on link `index` (apply_plan): one line per failed step. Errors: no
   // netlink socket could be opened in the namespace (nothing was done).
   virtual Result<std::vector<std::string>> apply_plan(int index, const AddressPlan& plan) = 0;
-  // The container's id and hostname, once its first process runs (container_facts.hpp).
-  virtual std::optional<ContainerFacts> container_facts() = 0;
+  // The container's id and hostname, once its first process runs (container_facts.hpp);
+  // `known_id` (or "") is the id already known, preferred over another container's.
+  virtual std::optional<ContainerFacts> container_facts(const std::string& known_id) = 0;
 };
 
 class EndpointKernel {

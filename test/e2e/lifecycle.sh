@@ -85,6 +85,8 @@ done
 check "kill -9: 4 containers with v4 and v6 leases" \
   bash -c "for f in $OUT/before-*; do grep -q '198.18.0.' \$f && grep -q 'fd00:18::' \$f || exit 1; done"
 check "kill -9: one state record per endpoint" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 4 ]"
+# docker run --network container:A: the sharer's processes are in A's namespace, newer than A's.
+sharer=$(docker run -d --label "$LABEL" --network "container:${ids[0]}" "$BUSYBOX_IMAGE" sleep 600)
 stop_daemon 9
 # Down past T1 (2 s): the restarted daemon must pick up renewals that are already due.
 for id in "${ids[@]}"; do
@@ -104,6 +106,11 @@ for n in "${!ids[@]}"; do
   lab_wait 15 bash -c "[ \$(grep -c '^${a%/24},' '$KEA4') -ge $(( counts_at_kill[n] + 3 )) ]" && renewing=$((renewing + 1))
 done
 check "kill -9: every IPv4 lease keeps renewing at the server (3+ renewals after the restart)" [ "$renewing" -eq 4 ]
+# Re-adopted, each endpoint looked for its container in /proc again (seconds ago, at once).
+check "kill -9: a container sharing one's namespace (--network container:) is not taken for it" \
+  bash -c "'$BIN' status --socket '$SOCKET' --json | python3 -c 'import json,sys
+ids=[e[\"container_id\"] for n in json.load(sys.stdin)[\"networks\"] for e in n[\"endpoints\"]]
+sys.exit(0 if \"${ids[0]}\" in ids and \"$sharer\" not in ids else 1)'"
 v6renewing=0
 for id in "${ids[@]}"; do
   a6=$(grep -o 'fd00:18::[0-9a-f]*' "$OUT/before-${id:0:12}")
@@ -128,7 +135,7 @@ id=${ids[0]}
 a=$(awk '{print $1}' "$OUT/before-${id:0:12}")
 c=$(kea_count "$KEA4" "${a%/24}")
 check "SIGTERM: renewals go on after the restart" lab_wait 10 bash -c "[ \$(grep -c '^${a%/24},' '$KEA4') -ge $((c + 2)) ]"
-docker rm -f "${ids[@]}" >/dev/null
+docker rm -f "$sharer" "${ids[@]}" >/dev/null
 check "re-adopted endpoints: docker rm releases them (Leave/DeleteEndpoint reach the new daemon)" \
   lab_wait 10 bash -c "[ \$(grep -c '^198.18.0.[0-9]*,[^,]*,[^,]*,0,' '$KEA4') -ge 4 ]"
 check "re-adopted endpoints: records removed" bash -c "[ \$(ls '$STATE/endpoints' | grep -c '\.json\$') -eq 0 ]"

@@ -115,6 +115,7 @@ struct FakeNamespaceState {
   std::vector<netlink::Link> links;
   std::vector<std::pair<int, AddressPlan>> plans;  // every apply_plan(index, plan)
   std::optional<ContainerFacts> facts;
+  std::vector<std::string> facts_known_ids;  // what each container_facts() call was told it knew
   std::vector<UniqueFd> ra_peers;  // kept open: the RA sockets stay quiet, not at EOF
 };
 
@@ -363,7 +364,10 @@ class FakeContainerNamespace final : public ContainerNamespace {
     for (const auto& step : plan) kernel_.log.push_back("apply " + key_ + " " + to_string(step));
     return std::vector<std::string>{};
   }
-  std::optional<ContainerFacts> container_facts() override { return state_->facts; }
+  std::optional<ContainerFacts> container_facts(const std::string& known_id) override {
+    state_->facts_known_ids.push_back(known_id);
+    return state_->facts;
+  }
 
  private:
   FakeKernel& kernel_;

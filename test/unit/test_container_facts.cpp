@@ -161,3 +161,22 @@ TEST_CASE("container facts: the id of a container whose hostname file is unusabl
   CHECK(facts->hostname.empty());
   CHECK(facts->hostname_problem.find("does not hold a hostname") != std::string::npos);
 }
+
+// docker run --network container:A B: B's processes are in A's namespace, newer. A re-adopted
+// endpoint of A knows A's id; B's process must not pass for A.
+TEST_CASE("container facts: the known container's process over a newer one sharing its namespace", "[facts]") {
+  TempDir dir;
+  std::string proc = dir.path + "/proc";
+  REQUIRE(::mkdir(proc.c_str(), 0755) == 0);
+  fake_process(proc, 150, "net:[77]", container_root(dir.path, "a", "alpha\n"), "0::/docker/" + kId);
+  fake_process(proc, 200, "net:[77]", container_root(dir.path, "b", "beta\n"), "0::/docker/" + kOtherId);
+  auto known = container_facts_in(proc, "net:[77]", 1, kId);
+  REQUIRE(known);
+  CHECK(known->id == kId);
+  CHECK(known->hostname == "alpha");
+  // Not told (a new endpoint): the newest, as before.
+  CHECK(container_facts_in(proc, "net:[77]", 1)->id == kOtherId);
+  // The known container's processes are gone: the newest other one's facts are all there is
+  // (the endpoint keeps the id it knows, and the hostname is the one they share).
+  CHECK(container_facts_in(proc, "net:[77]", 1, std::string(64, 'f'))->id == kOtherId);
+}

@@ -540,6 +540,25 @@ TEST_CASE("endpoint re-adoption keeps an endpoint left during its wait, for Dele
   CHECK(endpoint->describe().at("phase") == "left");
 }
 
+// A re-adopted endpoint knows its container's id: a container that shares the namespace
+// (docker run --network container:NAME), newer, is not taken for it.
+TEST_CASE("endpoint re-adoption keeps the container id it knows", "[endpoint][readopt]") {
+  EndpointFixture f;
+  auto record = joined_record_of_running_container(f);
+  record.container_id = std::string(64, 'a');
+  auto ns = f.kernel->namespaces[kSandbox];
+  ns->facts = ContainerFacts{"", std::string(64, 'b'), ""};  // the sharer's, as the scan would give it
+  auto endpoint = f.make();
+  std::optional<bool> kept;
+  asio::co_spawn(f.io, readopt_into(endpoint, record, Duration::zero(), kept), asio::detached);
+  REQUIRE(run_until(f.io, [&] { return kept.has_value() && !ns->facts_known_ids.empty(); }));
+  CHECK(*kept);
+  f.io.poll();
+  CHECK(ns->facts_known_ids.front() == std::string(64, 'a'));
+  CHECK(endpoint->container_id() == std::string(64, 'a'));
+  CHECK(text(endpoint->describe().at("container_id")) == std::string(64, 'a'));
+}
+
 // Re-adoption of a joined endpoint whose container still runs: its clients resume inside, and
 // the lease's address is put back on the interface (a no-op when it is there).
 TEST_CASE("endpoint re-adoption of a joined endpoint applies the lease in the container", "[endpoint][readopt]") {
