@@ -153,6 +153,12 @@ Result<void> set_up(Socket& socket, const Link& link, bool up) {
   c.up = up;
   return socket.request(change_link(c, describe(link) + (up ? " up" : " down")));
 }
+Result<void> set_up(Socket& socket, const std::string& name, bool up) {
+  LinkChange c;  // index 0 and IFLA_IFNAME: the kernel looks the link up by its name
+  c.name = name;
+  c.up = up;
+  return socket.request(change_link(c, name + (up ? " up" : " down")));
+}
 Result<void> set_master(Socket& socket, const Link& link, int master_index) {
   LinkChange c = change_of(link);
   c.master = master_index;

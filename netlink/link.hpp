@@ -47,6 +47,8 @@ Result<Link> find_link(Socket& socket, const std::string& name);  // ENODEV if a
 Result<Link> find_link(Socket& socket, int index);
 Result<std::vector<Link>> list_links(Socket& socket);
 Result<void> set_up(Socket& socket, const Link& link, bool up);
+// The same for the link named `name`, without looking it up first (the kernel finds it by name).
+Result<void> set_up(Socket& socket, const std::string& name, bool up);
 Result<void> set_master(Socket& socket, const Link& link, int master_index);  // 0: nomaster
 Result<void> set_mac(Socket& socket, const Link& link, MacAddress mac);
 Result<void> set_mtu(Socket& socket, const Link& link, int mtu);

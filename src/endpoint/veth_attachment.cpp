@@ -1,5 +1,6 @@
 #include "src/endpoint/veth_attachment.hpp"
 
+#include <atomic>
 #include <cerrno>
 
 #include "netlink/link.hpp"
@@ -8,6 +9,8 @@
 #include "src/support/log.hpp"
 
 namespace netdhcp {
+
+std::atomic<bool> VethAttachment::kernel_makes_ports_up_{false};
 
 VethAttachment::VethAttachment(VethConfig config)
     : config_(std::move(config)),
@@ -34,18 +37,22 @@ Result<void> VethAttachment::create() {
     if (!created) return created.error();
     links_made_ = true;
     // A kernel that ignored IFLA_MASTER or the flags at creation (older ones may): done the
-    // long way, so that the port is never left outside the bridge.
-    auto host = netlink::find_link(*socket, host_end_);
-    if (!host) return host.error();
-    if (host->master != config_.bridge_index)
-      if (auto r = netlink::set_master(*socket, *host, config_.bridge_index); !r) return r.error();
-    if (!host->up())
-      if (auto r = netlink::set_up(*socket, *host, true); !r) return r.error();
-    auto container = netlink::find_link(*socket, container_end_);
-    if (!container) return container.error();
+    // long way, so that the port is never left outside the bridge. The kernel does not change
+    // while we run: once a veth came out right, the next ones are not looked up (in a boot
+    // storm each lookup waits for RTNL behind dockerd's own link changes, milliseconds).
+    if (!kernel_makes_ports_up()) {
+      auto host = netlink::find_link(*socket, host_end_);
+      if (!host) return host.error();
+      bool right = host->master == config_.bridge_index && host->up();
+      if (host->master != config_.bridge_index)
+        if (auto r = netlink::set_master(*socket, *host, config_.bridge_index); !r) return r.error();
+      if (!host->up())
+        if (auto r = netlink::set_up(*socket, *host, true); !r) return r.error();
+      if (right) kernel_makes_ports_up_ = true;
+    }
     // Quiet before it is up: no router solicitation, DAD or SLAAC of its own on the LAN.
     if (auto quiet = quiet_container_end(container_end_, config_.ipv6); !quiet) return quiet.error();
-    if (auto r = netlink::set_up(*socket, *container, true); !r) return r.error();
+    if (auto r = netlink::set_up(*socket, container_end_, true); !r) return r.error();
     return {};
   }();
   if (!made) remove();

@@ -2,6 +2,8 @@
 // (dc-<id>) with the endpoint's MAC, which Docker moves into the container.
 #pragma once
 
+#include <atomic>
+
 #include "src/endpoint/attachment.hpp"
 
 namespace netdhcp {
@@ -37,12 +39,16 @@ class VethAttachment final : public Attachment {
   // The links of an endpoint whose record is unusable or whose network is gone (deleting one
   // end of the pair deletes both, wherever the other end is). Off the event loop.
   static void remove_links_of(const std::string& endpoint_id);
+  // Whether a veth made by this process came out a port of its bridge and up, as asked at
+  // creation (IFLA_MASTER, IFF_UP); until one has, each one made is looked up and mended.
+  static bool kernel_makes_ports_up() { return kernel_makes_ports_up_; }
 
  private:
   VethConfig config_;
   std::string host_end_;
   std::string container_end_;
   bool links_made_ = false;
+  static std::atomic<bool> kernel_makes_ports_up_;
 };
 
 }  // namespace netdhcp

@@ -480,10 +480,12 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
   } else {
     creating_.emplace(endpoint_id, IdentityClaim{endpoint_options.identity, options.lan_interface()});
     ScopeExit done([this, endpoint_id] { creating_.erase(endpoint_id); });
-    auto host = kernel_->host_netlink();
-    if (!host) co_return DriverError{500, host.error().message};
-    auto lan = (*host)->find_link(options.lan_interface());  // the bridge, or the parent
-    if (!lan) co_return bad_request(options.lan_text() + " no longer exists: " + lan.error().message);
+    // The bridge, or the parent: its index, MTU and MAC by ioctl, which reads them under RCU.
+    // An RTM_GETLINK waits for RTNL, behind dockerd's own link changes in a boot storm.
+    auto lan = kernel_->query_interface(options.lan_interface());
+    if (!lan)
+      co_return bad_request(options.lan_text() + " no longer exists: " + lan.error().message +
+                            "; create it again, or remove this network and create one on an interface that exists");
     if (!own_mac) mac = lan->mac;
     EndpointConfig config{network_id, endpoint_id, options, lan->index, lan->mtu, mac, follow_timeout_, kernel_,
                           endpoint_options, {}, {}, {}};  // the hints follow

@@ -14,6 +14,7 @@
 #include "netlink/link.hpp"
 #include "netlink/namespace.hpp"
 #include "netlink/route.hpp"
+#include "src/endpoint/veth_attachment.hpp"
 #include "src/transport/netlink_wait.hpp"
 
 using namespace netdhcp;
@@ -99,6 +100,55 @@ TEST_CASE("link changes", "[netlink][kernel]") {
   CHECK_FALSE(find_link(other.socket, "nd-renamed").ok());
   // Deleting one end of a veth removes its peer too.
   CHECK_FALSE(find_link(lab.socket, "nd-y").ok());
+}
+
+// A link set up and down by its name (index 0 and IFLA_IFNAME: the kernel finds it), as
+// VethAttachment does the container end: no lookup first.
+TEST_CASE("a link set up by its name", "[netlink][kernel]") {
+  Lab lab;
+  REQUIRE(create_veth(lab.socket, veth("nd-h", "nd-c")).ok());
+  CHECK_FALSE(find_link(lab.socket, "nd-c")->up());
+  REQUIRE(set_up(lab.socket, std::string("nd-c"), true).ok());
+  CHECK(find_link(lab.socket, "nd-c")->up());
+  CHECK(find_link(lab.socket, "nd-c")->name == "nd-c");  // not renamed
+  REQUIRE(set_up(lab.socket, std::string("nd-c"), false).ok());
+  CHECK_FALSE(find_link(lab.socket, "nd-c")->up());
+  // A name that is not there: the kernel's ENODEV, with the name.
+  auto missing = set_up(lab.socket, std::string("nd-gone"), true);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().errno_value == ENODEV);
+  CHECK(missing.error().message == "RTM_NEWLINK nd-gone up: No such device");
+  CHECK_FALSE(find_link(lab.socket, "nd-gone").ok());  // and nothing was created
+}
+
+// VethAttachment::create as CreateEndpoint runs it (in a namespace of the test's): the host end
+// a port of the bridge and up, the container end up with the endpoint's MAC and the bridge's
+// MTU. The first veth is looked up and checked; once one came out right, the next are not.
+TEST_CASE("veth attachment: a port of the bridge, both ends up", "[netlink][kernel]") {
+  Lab lab;
+  REQUIRE(create_bridge(lab.socket, "nd-br").ok());
+  auto bridge = find_link(lab.socket, "nd-br").value();
+  for (std::string id : {std::string(64, 'a'), std::string(64, 'b')}) {
+    VethConfig config;
+    config.endpoint_id = id;
+    config.bridge = "nd-br";
+    config.bridge_index = bridge.index;
+    config.mtu = 1400;
+    config.mac = *MacAddress::parse(id[0] == 'a' ? "02:00:00:00:dd:01" : "02:00:00:00:dd:02");
+    VethAttachment attachment(config);
+    auto made = inside(lab.ns, [&] { return attachment.create(); });
+    REQUIRE(made.ok());
+    auto host = find_link(lab.socket, VethAttachment::host_end_of(id)).value();
+    CHECK(host.master == bridge.index);
+    CHECK(host.up());
+    CHECK(host.mtu == 1400);
+    auto container = find_link(lab.socket, VethAttachment::container_end_of(id)).value();
+    CHECK(container.up());
+    CHECK(container.mac == config.mac);
+    CHECK(container.mtu == 1400);
+    CHECK(container.master == 0);
+    CHECK(VethAttachment::kernel_makes_ports_up());
+  }
 }
 
 // macvlan and ipvlan on a parent link, as the macvlan mode needs: the child names its parent

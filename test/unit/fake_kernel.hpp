@@ -155,6 +155,7 @@ class FakeKernel final : public EndpointKernel {
   std::vector<std::string> log;
   std::map<std::string, InterfaceInfo> interfaces;     // the host's, for query_interface
   std::map<std::string, netlink::Link> host_links;     // for HostNetlink (bridges)
+  mutable std::map<std::string, int> host_lookups_by_name;  // HostNetlink::find_link(name) calls (RTM_GETLINK)
   std::vector<netlink::Address> host_addresses;
   std::vector<netlink::Route> host_routes;
   std::map<std::string, std::shared_ptr<FakeNamespaceState>> namespaces;  // by sandbox key
@@ -316,6 +317,7 @@ class FakeHostNetlink final : public HostNetlink {
  public:
   explicit FakeHostNetlink(const FakeKernel& kernel) : kernel_(kernel) {}
   Result<netlink::Link> find_link(const std::string& name) override {
+    ++kernel_.host_lookups_by_name[name];
     auto it = kernel_.host_links.find(name);
     if (it == kernel_.host_links.end()) return Error{"RTM_GETLINK " + name + ": No such device", ENODEV};
     return it->second;

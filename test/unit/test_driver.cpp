@@ -32,6 +32,30 @@ struct DriverFixture : DriverHarness {
 
 }  // namespace
 
+// CreateEndpoint reads the bridge's index, MTU and MAC without an RTM_GETLINK (which waits for
+// RTNL behind dockerd's link changes in a boot storm); a bridge deleted since CreateNetwork is
+// refused with its name and the way out, and nothing is made for the endpoint.
+TEST_CASE("driver reads the bridge at CreateEndpoint without netlink, and names a vanished one", "[driver]") {
+  DriverFixture f;
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
+  f.kernel->host_lookups_by_name.clear();
+  REQUIRE(f.create_endpoint("n1").status == 200);
+  CHECK(f.kernel->host_lookups_by_name["br-lan"] == 0);
+  CHECK(f.kernel->attachment_creates[kContainerEnd] == 1);
+
+  f.kernel->host_links.erase("br-lan");
+  f.kernel->interfaces.erase("br-lan");
+  const std::string other = std::string(63, '6') + "7";
+  auto refused = f.create_endpoint("n1", other);
+  CHECK(refused.status == 400);
+  CHECK(text(DriverFixture::body_of(refused).at("Err")) ==
+        "bridge br-lan no longer exists: no interface named br-lan in this network namespace; create it again, "
+        "or remove this network and create one on an interface that exists");
+  CHECK(f.kernel->attachment_creates["dc-" + other.substr(0, 12)] == 0);
+  auto info = DriverFixture::body_of(f.call("/NetworkDriver.EndpointOperInfo", {{"EndpointID", other}}));
+  CHECK(info.at("Value").as_object().empty());  // the driver kept nothing of it
+}
+
 // CreateNetwork, CreateEndpoint (leased from the fake server), Join (routes from the host's
 // table through the bridge), the interface followed into the container, Leave (RELEASE),
 // DeleteEndpoint (links removed once), DeleteNetwork.
