@@ -89,7 +89,8 @@ std::optional<ContainerFacts> container_facts_in(const std::string& proc_dir, co
   if (::stat(host_root_dir().c_str(), &host_root) < 0) return std::nullopt;
   // Newest first: the container's first process was started for it just now, so it is among
   // the highest PIDs, and a look at a busy host's thousands of processes (each one a readlink)
-  // usually ends after a few. (After a PID wrap-around it is merely found later.)
+  // usually ends after a few. (After a PID wrap-around it is merely found later; when no
+  // process in the namespace has a container's cgroup, every process is looked at.)
   std::vector<long> pids;
   DIR* proc = ::opendir(proc_dir.c_str());
   if (!proc) return std::nullopt;

@@ -189,9 +189,10 @@ asio::awaitable<void> Endpoint::learn_container() {
     }
   }
   if (!facts || !*alive || left_) co_return;
-  // A re-adopted endpoint knows its container already: a container sharing the namespace
-  // (--network container:NAME) is not it.
-  bool learnt_id = container_id_.empty() && !facts->id.empty();
+  // The scan prefers the container already known (a re-adopted endpoint's) over another that
+  // shares the namespace (--network container:NAME): another id means the known one's
+  // processes are gone from the namespace, so that id was stale (an older version's record).
+  bool learnt_id = !facts->id.empty() && facts->id != container_id_;
   if (learnt_id) container_id_ = facts->id;
   if (!config_.endpoint_options.hostname.empty()) {  // hostname= wins over the container's
     if (learnt_id) save();

@@ -483,9 +483,10 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     // The bridge, or the parent: its index, MTU and MAC by ioctl, which reads them under RCU.
     // An RTM_GETLINK waits for RTNL, behind dockerd's own link changes in a boot storm.
     auto lan = kernel_->query_interface(options.lan_interface());
-    if (!lan)
+    if (!lan && lan.error().errno_value == ENODEV)
       co_return bad_request(options.lan_text() + " no longer exists: " + lan.error().message +
                             "; create it again, or remove this network and create one on an interface that exists");
+    if (!lan) co_return DriverError{500, "reading " + options.lan_text() + ": " + lan.error().message};
     if (!own_mac) mac = lan->mac;
     EndpointConfig config{network_id, endpoint_id, options, lan->index, lan->mtu, mac, follow_timeout_, kernel_,
                           endpoint_options, {}, {}, {}};  // the hints follow

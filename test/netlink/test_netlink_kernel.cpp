@@ -128,6 +128,7 @@ TEST_CASE("veth attachment: a port of the bridge, both ends up", "[netlink][kern
   Lab lab;
   REQUIRE(create_bridge(lab.socket, "nd-br").ok());
   auto bridge = find_link(lab.socket, "nd-br").value();
+  CHECK_FALSE(VethAttachment::kernel_makes_ports_up());  // no veth made by this process yet
   for (std::string id : {std::string(64, 'a'), std::string(64, 'b')}) {
     VethConfig config;
     config.endpoint_id = id;

@@ -176,7 +176,7 @@ TEST_CASE("container facts: the known container's process over a newer one shari
   CHECK(known->hostname == "alpha");
   // Not told (a new endpoint): the newest, as before.
   CHECK(container_facts_in(proc, "net:[77]", 1)->id == kOtherId);
-  // The known container's processes are gone: the newest other one's facts are all there is
-  // (the endpoint keeps the id it knows, and the hostname is the one they share).
+  // The known container's processes are gone: the newest other one's facts (the endpoint's
+  // known id was stale, and is replaced).
   CHECK(container_facts_in(proc, "net:[77]", 1, std::string(64, 'f'))->id == kOtherId);
 }

@@ -540,23 +540,27 @@ TEST_CASE("endpoint re-adoption keeps an endpoint left during its wait, for Dele
   CHECK(endpoint->describe().at("phase") == "left");
 }
 
-// A re-adopted endpoint knows its container's id: a container that shares the namespace
-// (docker run --network container:NAME), newer, is not taken for it.
-TEST_CASE("endpoint re-adoption keeps the container id it knows", "[endpoint][readopt]") {
-  EndpointFixture f;
-  auto record = joined_record_of_running_container(f);
-  record.container_id = std::string(64, 'a');
-  auto ns = f.kernel->namespaces[kSandbox];
-  ns->facts = ContainerFacts{"", std::string(64, 'b'), ""};  // the sharer's, as the scan would give it
-  auto endpoint = f.make();
-  std::optional<bool> kept;
-  asio::co_spawn(f.io, readopt_into(endpoint, record, Duration::zero(), kept), asio::detached);
-  REQUIRE(run_until(f.io, [&] { return kept.has_value() && !ns->facts_known_ids.empty(); }));
-  CHECK(*kept);
-  f.io.poll();
-  CHECK(ns->facts_known_ids.front() == std::string(64, 'a'));
-  CHECK(endpoint->container_id() == std::string(64, 'a'));
-  CHECK(text(endpoint->describe().at("container_id")) == std::string(64, 'a'));
+// A re-adopted endpoint tells the /proc scan the container id it knows (the scan prefers that
+// container over another sharing the namespace: docker run --network container:NAME). The
+// scan finds it, and the id stays; the scan finds only another container (the known one's
+// processes are gone: the record's id was stale), and the id is replaced.
+TEST_CASE("endpoint re-adoption asks for the container id it knows, and mends a stale one", "[endpoint][readopt]") {
+  for (char found : {'a', 'b'}) {
+    CAPTURE(found);
+    EndpointFixture f;
+    auto record = joined_record_of_running_container(f);
+    record.container_id = std::string(64, 'a');
+    auto ns = f.kernel->namespaces[kSandbox];
+    ns->facts = ContainerFacts{"", std::string(64, found), ""};
+    auto endpoint = f.make();
+    std::optional<bool> kept;
+    asio::co_spawn(f.io, readopt_into(endpoint, record, Duration::zero(), kept), asio::detached);
+    REQUIRE(run_until(f.io, [&] { return kept.has_value() && !ns->facts_known_ids.empty(); }));
+    CHECK(*kept);
+    REQUIRE(run_until(f.io, [&] { return endpoint->container_id() == std::string(64, found); }));
+    CHECK(ns->facts_known_ids.front() == std::string(64, 'a'));
+    CHECK(text(endpoint->describe().at("container_id")) == std::string(64, found));
+  }
 }
 
 // Re-adoption of a joined endpoint whose container still runs: its clients resume inside, and
