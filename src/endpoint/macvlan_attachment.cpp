@@ -31,10 +31,9 @@ Result<void> ChildAttachment::create() {
                    created.error().errno_value};
     }
     links_made_ = true;
-    auto child = netlink::find_link(*socket, child_);
-    if (!child) return child.error();
+    // Set up by its name, as the veth's container end: no lookup first (it would wait for RTNL).
     if (auto quiet = quiet_container_end(child_, config_.ipv6); !quiet) return quiet.error();
-    if (auto up = netlink::set_up(*socket, *child, true); !up) {
+    if (auto up = netlink::set_up(*socket, child_, true); !up) {
       // macvlan: a MAC that the parent or another of its children has (macvlan_addr_busy).
       if (up.error().errno_value == EADDRINUSE)
         return Error{"MAC " + config_.mac.to_string() + " is in use on parent " + config_.options.parent +

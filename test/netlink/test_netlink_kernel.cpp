@@ -119,6 +119,14 @@ TEST_CASE("a link set up by its name", "[netlink][kernel]") {
   CHECK(missing.error().errno_value == ENODEV);
   CHECK(missing.error().message == "RTM_NEWLINK nd-gone up: No such device");
   CHECK_FALSE(find_link(lab.socket, "nd-gone").ok());  // and nothing was created
+  // The kernel's refusal to bring it up comes back as it is: a macvlan child with its parent's
+  // MAC (ChildAttachment turns EADDRINUSE into "MAC ... is in use on parent ...").
+  auto parent = find_link(lab.socket, "nd-h").value();
+  REQUIRE(create_macvlan(lab.socket, "nd-mv", parent.index, MacvlanMode::Bridge, parent.mac).ok());
+  auto busy = set_up(lab.socket, std::string("nd-mv"), true);
+  REQUIRE_FALSE(busy.ok());
+  CHECK(busy.error().errno_value == EADDRINUSE);
+  CHECK_FALSE(find_link(lab.socket, "nd-mv")->up());
 }
 
 // VethAttachment::create as CreateEndpoint runs it (in a namespace of the test's): the host end
