@@ -4,10 +4,14 @@
 #include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 
 #include "netlink/address.hpp"
 #include "netlink/events.hpp"
@@ -535,6 +539,90 @@ TEST_CASE("wait_for_link_local through duplicate address detection", "[netlink][
   CHECK_FALSE((*ready)->tentative());
   INFO("DAD took " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() << " ms");
   CHECK(Clock::now() - start > 100ms);  // it did wait for DAD, it did not find it ready at once
+}
+
+namespace {
+
+// The two lowest descriptor numbers not in use.
+std::pair<int, int> two_free_fds() {
+  std::set<int> used;
+  DIR* d = ::opendir("/proc/self/fd");
+  while (auto* e = ::readdir(d))
+    if (e->d_name[0] != '.') used.insert(std::atoi(e->d_name));
+  used.erase(::dirfd(d));
+  ::closedir(d);
+  int first = 0;
+  while (used.count(first)) ++first;
+  int second = first + 1;
+  while (used.count(second)) ++second;
+  return {first, second};
+}
+
+// A folder for a namespace to appear in: the bind mount and the folder go, also when a test fails.
+struct NetnsFolder {
+  std::string dir;
+  std::string file;
+  NetnsFolder() {
+    char tmpl[] = "/tmp/nd-netns-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    file = dir + "/late";
+  }
+  void appear() {
+    ::close(::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    REQUIRE(::mount("/proc/self/ns/net", file.c_str(), nullptr, MS_BIND, nullptr) == 0);
+  }
+  ~NetnsFolder() {
+    (void)::umount2(file.c_str(), MNT_DETACH);
+    (void)::unlink(file.c_str());
+    (void)::rmdir(dir.c_str());
+  }
+};
+
+}  // namespace
+
+// Docker makes the sandbox's namespace before Join: that one is opened with one descriptor and
+// no inotify watch (adding one walks every dentry cached under Docker's netns folder). With the
+// descriptor limit set so that exactly one more can be opened, the old way (a watch first)
+// failed with EMFILE. A namespace that appears later is still found, through the watch.
+TEST_CASE("wait_for_namespace: one already there without a watch, one that appears later", "[netlink][kernel][asio]") {
+  auto here = Namespace::current().value();
+  asio::io_context io;
+  std::optional<Result<Namespace>> found;
+  auto wait_present = [&]() -> asio::awaitable<void> {
+    found = co_await wait_for_namespace("/proc/self/ns/net", Clock::now() + 5s);
+  };
+  {
+    rlimit before{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
+    auto [first, second] = two_free_fds();
+    rlimit tight = before;
+    tight.rlim_cur = static_cast<rlim_t>(second);  // descriptors below `second`: `first` alone is free
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    asio::co_spawn(io, wait_present(), asio::detached);
+    io.run();
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &before) == 0);
+  }
+  INFO("no answer: the wait threw, having needed a second descriptor");
+  REQUIRE(found);
+  INFO((found->ok() ? std::string() : found->error().message));
+  REQUIRE(found->ok());
+  CHECK((*found)->same_as(here));
+
+  NetnsFolder folder;
+  io.restart();
+  std::optional<Result<Namespace>> late;
+  auto wait_late = [&]() -> asio::awaitable<void> {
+    late = co_await wait_for_namespace(folder.file, Clock::now() + 5s);
+  };
+  asio::co_spawn(io, wait_late(), asio::detached);
+  Timer later(io);
+  later.expires_after(100ms);
+  later.async_wait([&](auto) { folder.appear(); });
+  io.run();
+  REQUIRE(late);
+  INFO((late->ok() ? std::string() : late->error().message));
+  REQUIRE(late->ok());
+  CHECK((*late)->same_as(here));
 }
 
 // Identity by device and inode; opening something that is not a namespace fails clearly;
