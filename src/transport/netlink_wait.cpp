@@ -22,6 +22,16 @@ std::string seconds_left(TimePoint from, TimePoint deadline) {
 template <class T>
 using StateCheck = std::function<Result<std::optional<T>>(netlink::Socket&)>;
 
+// An Asio descriptor lent a descriptor that something else owns: gives it back, unclosed, when
+// the scope ends, also when the coroutine frame is destroyed while suspended (the io_context
+// going away with the wait pending), so that its owner closes it once.
+struct Lent {
+  asio::posix::stream_descriptor& descriptor;
+  ~Lent() {
+    if (descriptor.is_open()) (void)descriptor.release();
+  }
+};
+
 // Subscribes inside `ns`, then asks `current` for the state; while it has no answer, reads
 // events and asks `current` again after each batch.
 // Parameters are references to the caller's named locals: GCC 12 mis-destroys temporaries
@@ -36,6 +46,7 @@ asio::awaitable<Result<T>> wait_until(const netlink::Namespace& ns, TimePoint de
   if (!socket) co_return socket.error();
   auto executor = co_await asio::this_coro::executor;
   asio::posix::stream_descriptor readable(executor, subscription->fd());
+  Lent lent{readable};  // the subscription owns the fd
   Timer timer(executor);
   timer.expires_at(deadline);
   Result<T> outcome = Error{what + " within " + seconds_left(started, deadline) + " (namespace " + ns.path() + ")"};
@@ -60,7 +71,6 @@ asio::awaitable<Result<T>> wait_until(const netlink::Namespace& ns, TimePoint de
       break;
     }
   }
-  (void)readable.release();  // the subscription owns the fd
   co_return outcome;
 }
 
@@ -113,9 +123,9 @@ asio::awaitable<void> wait_for_link_event(const netlink::Namespace& ns, TimePoin
     co_return;
   }
   asio::posix::stream_descriptor readable(executor, subscription->fd());
+  netlink_wait_detail::Lent lent{readable};  // the subscription owns the fd
   co_await (readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple) ||
             timer.async_wait(use_awaitable_tuple));
-  (void)readable.release();
 }
 
 asio::awaitable<Result<netlink::Address>> wait_for_link_local(const netlink::Namespace& ns, int index,
@@ -145,10 +155,11 @@ namespace netdhcp {
 
 asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path, TimePoint deadline) {
   // By the time a Join's follow gets here the namespace is nearly always there (in a 20.10
-  // storm a few are not yet): no inotify then. Adding a watch on a directory costs the kernel a walk over every dentry it
-  // has cached under it, negative ones too (fsnotify_set_children_dentry_flags), and Docker's
-  // netns folder collects one per container that ever ran: on a host with a history, that walk
-  // was half of the daemon's CPU in a boot storm (perf record, 2026-12-06).
+  // storm a few are not yet): no inotify then. Adding a watch on a directory costs the kernel
+  // a walk over every dentry it has cached under it, negative ones too
+  // (fsnotify_set_children_dentry_flags), and Docker's netns folder collects one per container
+  // that ever ran: on a host with a history, that walk was half of the daemon's CPU in a boot
+  // storm (perf record, 2026-12-06).
   Result<netlink::Namespace> last = netlink::Namespace::open(path);
   if (last) co_return last;
   auto executor = co_await asio::this_coro::executor;
@@ -157,7 +168,10 @@ asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path,
   std::string directory = path.substr(0, path.rfind('/'));
   // The directory itself may not exist before Docker's first container with a network.
   (void)::inotify_add_watch(watch.get(), directory.c_str(), IN_CREATE | IN_MOVED_TO | IN_ATTRIB);
-  asio::posix::stream_descriptor readable(executor, watch.get());
+  // `readable` owns the descriptor once it holds it: closed once, also if the frame is destroyed.
+  asio::posix::stream_descriptor readable(executor);
+  readable.assign(watch.get());  // (throws, `watch` still owning it, if the reactor cannot take it)
+  (void)watch.release();
   Timer timer(executor);
   Duration pending_retry = std::chrono::milliseconds(5);
   while (true) {
@@ -177,15 +191,14 @@ asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path,
       co_await (readable.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable_tuple) ||
                 timer.async_wait(use_awaitable_tuple));
       char drain[4096];
-      while (::read(watch.get(), drain, sizeof drain) > 0) {
+      while (::read(readable.native_handle(), drain, sizeof drain) > 0) {
       }
     }
   }
-  (void)readable.release();  // `watch` owns the descriptor
   // Closing an inotify instance waits for an SRCU grace period (fsnotify tears its group down
   // synchronously): 5-25 ms here, which Join, waiting on this event loop for its record, paid in
   // full. The helper thread closes it (src/support/background.hpp).
-  close_later(watch.release());
+  close_later(readable.release());
   if (!last) {
     struct stat st{};
     if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))

@@ -38,9 +38,10 @@ asio::awaitable<Result<netlink::Address>> wait_for_link_local(const netlink::Nam
 namespace netdhcp {
 
 // Opens the network namespace file at `path` once it exists and is a namespace. Docker names
-// the SandboxKey in Join, but runc creates the namespace and Docker bind-mounts it there only
-// when the container starts: inotify wakes us when the file appears, and a short retry covers
-// the moment between the file's creation and the bind mount.
+// the SandboxKey in Join; the namespace is nearly always there by the time we look, and is
+// opened at once. When it is not yet (runc creates it and Docker bind-mounts it there when the
+// container starts), inotify wakes us when the file appears, and a short retry covers the
+// moment between the file's creation and the bind mount.
 // Errors: not there by the deadline (with the last reason), inotify failures.
 asio::awaitable<Result<netlink::Namespace>> wait_for_namespace(std::string path, TimePoint deadline);
 

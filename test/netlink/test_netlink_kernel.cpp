@@ -564,7 +564,9 @@ struct NetnsFolder {
   std::string file;
   NetnsFolder() {
     char tmpl[] = "/tmp/nd-netns-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    const char* made = ::mkdtemp(tmpl);
+    REQUIRE(made != nullptr);
+    dir = made;
     file = dir + "/late";
   }
   void appear() {
@@ -597,10 +599,13 @@ TEST_CASE("wait_for_namespace: one already there without a watch, one that appea
     auto [first, second] = two_free_fds();
     rlimit tight = before;
     tight.rlim_cur = static_cast<rlim_t>(second);  // descriptors below `second`: `first` alone is free
+    struct Restore {
+      rlimit limit;
+      ~Restore() { (void)::setrlimit(RLIMIT_NOFILE, &limit); }
+    } restore{before};
     REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
     asio::co_spawn(io, wait_present(), asio::detached);
     io.run();
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &before) == 0);
   }
   INFO("no answer: the wait threw, having needed a second descriptor");
   REQUIRE(found);
