@@ -543,19 +543,18 @@ TEST_CASE("wait_for_link_local through duplicate address detection", "[netlink][
 
 namespace {
 
-// The two lowest descriptor numbers not in use.
-std::pair<int, int> two_free_fds() {
+// The second-lowest descriptor number not in use: with the soft limit there, one more can be
+// opened, not two.
+int second_free_fd() {
   std::set<int> used;
   DIR* d = ::opendir("/proc/self/fd");
   while (auto* e = ::readdir(d))
     if (e->d_name[0] != '.') used.insert(std::atoi(e->d_name));
   used.erase(::dirfd(d));
   ::closedir(d);
-  int first = 0;
-  while (used.count(first)) ++first;
-  int second = first + 1;
-  while (used.count(second)) ++second;
-  return {first, second};
+  int free_found = 0;
+  for (int fd = 0;; ++fd)
+    if (!used.count(fd) && ++free_found == 2) return fd;
 }
 
 // A folder for a namespace to appear in: the bind mount and the folder go, also when a test fails.
@@ -582,7 +581,7 @@ struct NetnsFolder {
 
 }  // namespace
 
-// Docker makes the sandbox's namespace before Join: that one is opened with one descriptor and
+// A namespace already there (as a Join's nearly always is) is opened with one descriptor and
 // no inotify watch (adding one walks every dentry cached under Docker's netns folder). With the
 // descriptor limit set so that exactly one more can be opened, the old way (a watch first)
 // failed with EMFILE. A namespace that appears later is still found, through the watch.
@@ -596,9 +595,8 @@ TEST_CASE("wait_for_namespace: one already there without a watch, one that appea
   {
     rlimit before{};
     REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
-    auto [first, second] = two_free_fds();
     rlimit tight = before;
-    tight.rlim_cur = static_cast<rlim_t>(second);  // descriptors below `second`: `first` alone is free
+    tight.rlim_cur = static_cast<rlim_t>(second_free_fd());
     struct Restore {
       rlimit limit;
       ~Restore() { (void)::setrlimit(RLIMIT_NOFILE, &limit); }
