@@ -87,8 +87,9 @@ json::object Endpoint::describe() const {
       lease_options_to_json(*lease4_, v4);  // the state file's keys: dns_servers, classless_routes, ...
     }
     if (client4_) v4["packets_ignored"] = client4_->counters().packets_ignored;
-    // How the last unicast (a RENEWING request, a RELEASE) left: "udp" through the container's
-    // stack from its address, or "raw" frames when the address was not configured yet.
+    // How the last unicast (a RENEWING request, a RELEASE) left: "frame" to the server's MAC,
+    // "udp" through the container's stack from its address (a retransmission, or the MAC not
+    // known), or "broadcast" when neither could be used (the address not configured yet).
     if (wire4_ && wire4_->socket) v4["unicast_path"] = wire4_->socket->last_unicast_path();
     v4["send_errors"] = send_errors4_.count;
     v4["last_send_error"] = send_errors4_.last;
@@ -174,17 +175,21 @@ bool only_times_moved(const dhcp6::Lease& before, dhcp6::Lease after) {
 }
 }  // namespace
 
+// What save_durably waits on. Not a local class, nor in an anonymous namespace: the coroutine's
+// frame holds one, and GCC warns (-Wsubobject-linkage) when a frame of a function with external
+// linkage holds a type without it.
+struct DurableSaveWait {
+  explicit DurableSaveWait(const asio::any_io_executor& executor) : timer(executor, TimePoint::max()) {}
+  Timer timer;
+  bool done = false;
+};
+
 asio::awaitable<void> Endpoint::save_durably() {
   if (!persist_ || removed_) co_return;
   // on_disk runs on this thread before persist_ returns (the record written here: the usual
   // case, StateWriter::write_now) or later on the writer thread (queued behind another write
   // of it): then it wakes this coroutine through the event loop.
-  struct Wait {
-    explicit Wait(const asio::any_io_executor& executor) : timer(executor, TimePoint::max()) {}
-    Timer timer;
-    bool done = false;
-  };
-  auto wait = std::make_shared<Wait>(executor_);
+  auto wait = std::make_shared<DurableSaveWait>(executor_);
   const auto here = std::this_thread::get_id();
   OnDisk on_disk = [wait, here, executor = executor_] {
     if (std::this_thread::get_id() == here) {

@@ -15,7 +15,7 @@
 #   SAMPLE_SECONDS=10   how often every eth0 is checked for its address
 #   SOAK_LOG_LEVEL=info the daemon's --log-level
 # A quick run: SOAK_ENDPOINTS=20 SOAK_SECONDS=60 CHAOS_SECONDS=20 test/e2e/soak.sh
-# scripts/test runs it bounded (about 5 minutes): SOAK_SECONDS=90 CHAOS_SECONDS=40.
+# scripts/test runs it bounded (about 3.5 minutes): SOAK_SECONDS=60 CHAOS_SECONDS=30.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$top/build/src/net-dhcp}")
