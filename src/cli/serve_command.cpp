@@ -28,6 +28,10 @@ namespace netdhcp {
 
 namespace {
 
+// The --metrics server's bound on connections at once (the plugin API's is
+// BasicHttpServer::kMaxConnections): Prometheus needs one.
+constexpr std::size_t kMaxMetricsConnections = 16;
+
 constexpr const char* kServeUsage =
     "usage: net-dhcp serve [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--socket-mode MODE]\n"
     "                      [--metrics ADDRESS] [--docker-timeout DURATION] [--follow-timeout DURATION]\n"
@@ -91,7 +95,7 @@ void ensure_writable_sysctls() {
   log::info(std::string("/proc/sys is read-only here (a managed plugin?): sysctls go through ") + private_proc + "/sys");
 }
 
-// Two fds per endpoint: a thousand endpoints need more than the soft limit of 1024 that
+// About three fds per endpoint: a thousand endpoints need more than the soft limit of 1024 that
 // systemd (and most shells) give. The hard limit is ours to take.
 void raise_fd_limit() {
   struct rlimit limit{};
@@ -255,6 +259,9 @@ int serve_command(int argc, char** argv) {
       return 1;
     }
     metrics = std::move(*listening);
+    // Any local user can connect to it: its connections must not take the descriptors that
+    // the endpoints and Docker's requests need.
+    metrics->set_max_connections(kMaxMetricsConnections);
     metrics->start();
     log::info("Prometheus metrics at http://" + metrics_address + "/metrics");
   }

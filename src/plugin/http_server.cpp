@@ -7,7 +7,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "netdhcp/scope_exit.hpp"
 #include "src/support/log.hpp"
+#include "src/support/log_throttle.hpp"
 #include "src/support/spawn.hpp"
 #include "src/support/unix_socket_path.hpp"
 
@@ -20,7 +22,7 @@ using Local = asio::local::stream_protocol;
 
 template <class Protocol>
 BasicHttpServer<Protocol>::BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler)
-    : acceptor_(executor), path_(std::move(path)), handler_(std::move(handler)) {}
+    : acceptor_(executor), path_(std::move(path)), where_(path_), handler_(std::move(handler)) {}
 
 template <class Protocol>
 BasicHttpServer<Protocol>::~BasicHttpServer() { stop(); }
@@ -65,6 +67,7 @@ Result<std::unique_ptr<TcpHttpServer>> TcpHttpServer::listen(asio::any_io_execut
   if (ec || port == 0 || port > 65535)
     return Error{"--metrics " + address + ": expected HOST:PORT (like 127.0.0.1:9105, or :9105 for 127.0.0.1)"};
   std::unique_ptr<TcpHttpServer> server(new TcpHttpServer(executor, "", std::move(handler)));
+  server->where_ = address;
   asio::ip::tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
   server->acceptor_.open(endpoint.protocol(), ec);
   if (!ec) server->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -88,19 +91,51 @@ void BasicHttpServer<Protocol>::stop() {
 
 template <class Protocol>
 asio::awaitable<void> BasicHttpServer<Protocol>::accept_loop() {
+  Timer pause(acceptor_.get_executor());
+  LogThrottle failures_log(std::chrono::seconds(10)), full_log(std::chrono::seconds(10));
+  bool full = false;
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(use_awaitable_tuple);
-    if (ec) {
-      if (!acceptor_.is_open()) co_return;
-      log::warning("accepting a connection: " + ec.message());
+    // All places taken (a client that opens connections and holds them): the next waits in
+    // the backlog. A session ending is rare enough here that a look every kAcceptRetry will do.
+    if (open_->count >= max_connections_) {
+      if (!full) {
+        if (std::uint64_t n = full_log.occurred(Clock::now()))
+          log::warning("on " + where_ + ": " + std::to_string(open_->count) +
+                       " connections are open, the most served at once; new ones wait until one closes "
+                       "(a client holding connections open?)" +
+                       (n > 1 ? " (" + std::to_string(n) + " times since the last such line)" : ""));
+      }
+      full = true;
+      pause.expires_after(kAcceptRetry);
+      co_await pause.async_wait(use_awaitable_tuple);
       continue;
     }
-    spawn(acceptor_.get_executor(), session(std::move(socket)), "an API connection");
+    full = false;
+    auto [ec, socket] = co_await acceptor_.async_accept(use_awaitable_tuple);
+    if (ec) {
+      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
+      // EMFILE, ENFILE, ENOMEM: the connection stays in the backlog and the listening socket
+      // readable, so accepting again at once would spin. Wait a moment; the endpoints' own
+      // sockets and namespaces need those descriptors more.
+      ++accept_failures_;
+      if (std::uint64_t n = failures_log.occurred(Clock::now()))
+        log::warning("on " + where_ + ": cannot accept a connection: " + ec.message() +
+                     (n > 1 ? " (" + std::to_string(n) + " times since the last such line)" : "") + "; retrying in " +
+                     std::to_string(kAcceptRetry.count()) + " ms" +
+                     (ec == asio::error::no_descriptors ? " (out of file descriptors: raise LimitNOFILE)" : ""));
+      pause.expires_after(kAcceptRetry);
+      co_await pause.async_wait(use_awaitable_tuple);
+      continue;
+    }
+    ++open_->count;
+    spawn(acceptor_.get_executor(), session(std::move(socket), open_), "an API connection");
   }
 }
 
 template <class Protocol>
-asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::socket socket) {
+asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::socket socket,
+                                                         std::shared_ptr<OpenConnections> open) {
+  ScopeExit closed([open] { --open->count; });
   beast::basic_stream<Protocol> stream(std::move(socket));
   beast::flat_buffer buffer;
   while (true) {

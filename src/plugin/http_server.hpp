@@ -1,10 +1,14 @@
 // HTTP/1.1 on a Unix socket (Docker's plugin API, `net-dhcp status`) or on TCP (`serve
 // --metrics`), with Boost.Beast, only moving bytes: each request's path and body go to a
-// handler coroutine, its reply goes back. One coroutine per connection.
+// handler coroutine, its reply goes back. One coroutine per connection, and a bound on how
+// many are open at once: each holds a descriptor, and the endpoints need theirs.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -30,17 +34,37 @@ class BasicHttpServer {
     read_timeout_ = read;
     write_timeout_ = write;
   }
+  // How many connections are served at once (default kMaxConnections). Beyond that new ones
+  // wait, queued in the listening socket's backlog, until one closes.
+  void set_max_connections(std::size_t n) { max_connections_ = n > 0 ? n : 1; }
+  std::size_t connections() const { return open_->count; }
+  // accept() failures (out of descriptors, of memory): each retried after kAcceptRetry.
+  std::uint64_t accept_failures() const { return accept_failures_; }
+
+  static constexpr std::size_t kMaxConnections = 512;
+  static constexpr std::chrono::milliseconds kAcceptRetry{100};
 
  protected:
   BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler);
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> session(typename Protocol::socket socket);
+  struct OpenConnections;
+  asio::awaitable<void> session(typename Protocol::socket socket, std::shared_ptr<OpenConnections> open);
+
+  // The open connections' count. Shared with the sessions: a session's coroutine frame can be
+  // destroyed after the server (when the io_context goes), and gives its place back here.
+  struct OpenConnections {
+    std::size_t count = 0;
+  };
 
   typename Protocol::acceptor acceptor_;
   std::string path_;  // the socket file to remove at stop (Unix sockets only)
+  std::string where_;  // what the log says it listens on (the path, or HOST:PORT)
   RequestHandler handler_;
   std::chrono::milliseconds read_timeout_{std::chrono::seconds(60)};
   std::chrono::milliseconds write_timeout_{std::chrono::seconds(10)};
+  std::size_t max_connections_ = kMaxConnections;
+  std::shared_ptr<OpenConnections> open_ = std::make_shared<OpenConnections>();
+  std::uint64_t accept_failures_ = 0;
 };
 
 class HttpServer : public BasicHttpServer<asio::local::stream_protocol> {
