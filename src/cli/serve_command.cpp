@@ -260,8 +260,10 @@ int serve_command(int argc, char** argv) {
     }
     metrics = std::move(*listening);
     // Any local user can connect to it: its connections must not take the descriptors that
-    // the endpoints and Docker's requests need.
+    // the endpoints and Docker's requests need. Prometheus sends its request at once, so an
+    // idle connection is let go after 5 s, not the plugin socket's 60.
     metrics->set_max_connections(kMaxMetricsConnections);
+    metrics->set_timeouts(std::chrono::seconds(5), std::chrono::seconds(10));
     metrics->start();
     log::info("Prometheus metrics at http://" + metrics_address + "/metrics");
   }

@@ -3,11 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "netdhcp/scope_exit.hpp"
 #include "src/support/log.hpp"
 #include "src/support/log_throttle.hpp"
 #include "src/support/spawn.hpp"
@@ -22,10 +23,13 @@ using Local = asio::local::stream_protocol;
 
 template <class Protocol>
 BasicHttpServer<Protocol>::BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler)
-    : acceptor_(executor), path_(std::move(path)), where_(path_), handler_(std::move(handler)) {}
+    : acceptor_(executor), path_(std::move(path)), where_(path_), handler_(std::move(handler)), pause_(executor) {}
 
 template <class Protocol>
-BasicHttpServer<Protocol>::~BasicHttpServer() { stop(); }
+BasicHttpServer<Protocol>::~BasicHttpServer() {
+  stop();
+  *alive_ = false;  // the accept loop, when it resumes, touches nothing of this
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::listen(asio::any_io_executor executor, const std::string& path,
                                                        unsigned mode, RequestHandler handler) {
@@ -87,11 +91,31 @@ void BasicHttpServer<Protocol>::stop() {
     acceptor_.close(ec);
     if (!path_.empty()) ::unlink(path_.c_str());
   }
+  pause_.cancel();
 }
+
+namespace {
+
+// accept(2)'s errors that concern the one connection it took (the peer's network, a protocol
+// error), which the man page says to retry like EAGAIN: at once. Any other (out of
+// descriptors, of memory, of buffers) leaves the connection queued and the socket readable.
+bool connection_error(const boost::system::error_code& ec) {
+  switch (ec.value()) {
+    case ENETDOWN: case EPROTO: case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
+    case EOPNOTSUPP: case ENETUNREACH: case ECONNABORTED: case EPERM:
+      return ec.category() == boost::system::system_category();
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 template <class Protocol>
 asio::awaitable<void> BasicHttpServer<Protocol>::accept_loop() {
-  Timer pause(acceptor_.get_executor());
+  // The loop may resume after the server is gone (destroyed while the io_context runs on):
+  // after each wait it looks at `alive` before it touches a member.
+  const std::shared_ptr<bool> alive = alive_;
   LogThrottle failures_log(std::chrono::seconds(10)), full_log(std::chrono::seconds(10));
   bool full = false;
   while (acceptor_.is_open()) {
@@ -106,36 +130,43 @@ asio::awaitable<void> BasicHttpServer<Protocol>::accept_loop() {
                        (n > 1 ? " (" + std::to_string(n) + " times since the last such line)" : ""));
       }
       full = true;
-      pause.expires_after(kAcceptRetry);
-      co_await pause.async_wait(use_awaitable_tuple);
+      pause_.expires_after(kAcceptRetry);
+      co_await pause_.async_wait(use_awaitable_tuple);
+      if (!*alive) co_return;
       continue;
     }
     full = false;
     auto [ec, socket] = co_await acceptor_.async_accept(use_awaitable_tuple);
+    if (!*alive) co_return;
     if (ec) {
       if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
-      // EMFILE, ENFILE, ENOMEM: the connection stays in the backlog and the listening socket
-      // readable, so accepting again at once would spin. Wait a moment; the endpoints' own
-      // sockets and namespaces need those descriptors more.
       ++accept_failures_;
+      const bool retry_now = connection_error(ec);
       if (std::uint64_t n = failures_log.occurred(Clock::now()))
         log::warning("on " + where_ + ": cannot accept a connection: " + ec.message() +
-                     (n > 1 ? " (" + std::to_string(n) + " times since the last such line)" : "") + "; retrying in " +
-                     std::to_string(kAcceptRetry.count()) + " ms" +
+                     (n > 1 ? " (" + std::to_string(n) + " times since the last such line)" : "") +
+                     (retry_now ? std::string() : "; retrying in " + std::to_string(kAcceptRetry.count()) + " ms") +
                      (ec == asio::error::no_descriptors ? " (out of file descriptors: raise LimitNOFILE)" : ""));
-      pause.expires_after(kAcceptRetry);
-      co_await pause.async_wait(use_awaitable_tuple);
+      if (retry_now) continue;
+      // EMFILE, ENFILE, ENOMEM, ENOBUFS: the connection stays in the backlog and the listening
+      // socket readable, so accepting again at once would spin. Wait a moment; the endpoints'
+      // own sockets and namespaces need those descriptors more.
+      pause_.expires_after(kAcceptRetry);
+      co_await pause_.async_wait(use_awaitable_tuple);
+      if (!*alive) co_return;
       continue;
     }
-    ++open_->count;
-    spawn(acceptor_.get_executor(), session(std::move(socket), open_), "an API connection");
+    // The place is taken here and given back when the session's frame goes, whether or not
+    // the session ever ran.
+    spawn(acceptor_.get_executor(),
+          session(std::move(socket), ConnectionPlace(open_), Settings{handler_, read_timeout_, write_timeout_}),
+          "an API connection");
   }
 }
 
 template <class Protocol>
 asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::socket socket,
-                                                         std::shared_ptr<OpenConnections> open) {
-  ScopeExit closed([open] { --open->count; });
+                                                         [[maybe_unused]] ConnectionPlace place, Settings settings) {
   beast::basic_stream<Protocol> stream(std::move(socket));
   beast::flat_buffer buffer;
   while (true) {
@@ -144,7 +175,7 @@ asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::sock
     // A client that connects and then sends nothing (or a byte a minute) must not hold a
     // session forever. Docker keeps idle connections open between calls and opens a new one
     // when we close an idle one, so the bound covers the idle wait too.
-    stream.expires_after(read_timeout_);
+    stream.expires_after(settings.read_timeout);
     auto [read_error, bytes] = co_await http::async_read(stream, buffer, parser, use_awaitable_tuple);
     (void)bytes;
     if (read_error == http::error::end_of_stream || read_error == asio::error::eof ||
@@ -159,7 +190,7 @@ asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::sock
       auto request = parser.release();
       std::string path(request.target());
       auto started = std::chrono::steady_clock::now();
-      ApiReply reply = co_await handler_(path, std::move(request.body()));
+      ApiReply reply = co_await settings.handler(path, std::move(request.body()));
       if (log::enabled(log::Level::Debug)) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
         log::debug(path + " answered " + std::to_string(reply.status) + " in " + std::to_string(us) + " us");
@@ -174,7 +205,7 @@ asio::awaitable<void> BasicHttpServer<Protocol>::session(typename Protocol::sock
     if (response[http::field::content_type].empty())
       response.set(http::field::content_type, "application/vnd.docker.plugins.v1+json");
     response.prepare_payload();
-    stream.expires_after(write_timeout_);
+    stream.expires_after(settings.write_timeout);
     auto [write_error, written] = co_await http::async_write(stream, response, use_awaitable_tuple);
     (void)written;
     if (write_error || !response.keep_alive()) break;

@@ -35,10 +35,12 @@ class BasicHttpServer {
     write_timeout_ = write;
   }
   // How many connections are served at once (default kMaxConnections). Beyond that new ones
-  // wait, queued in the listening socket's backlog, until one closes.
+  // wait, queued in the listening socket's backlog, until one closes (noticed within
+  // kAcceptRetry).
   void set_max_connections(std::size_t n) { max_connections_ = n > 0 ? n : 1; }
   std::size_t connections() const { return open_->count; }
-  // accept() failures (out of descriptors, of memory): each retried after kAcceptRetry.
+  // accept() failures: out of descriptors, memory or buffers (retried after kAcceptRetry), or
+  // a failed connection (the next one taken at once).
   std::uint64_t accept_failures() const { return accept_failures_; }
 
   static constexpr std::size_t kMaxConnections = 512;
@@ -46,15 +48,38 @@ class BasicHttpServer {
 
  protected:
   BasicHttpServer(asio::any_io_executor executor, std::string path, RequestHandler handler);
-  asio::awaitable<void> accept_loop();
-  struct OpenConnections;
-  asio::awaitable<void> session(typename Protocol::socket socket, std::shared_ptr<OpenConnections> open);
-
   // The open connections' count. Shared with the sessions: a session's coroutine frame can be
   // destroyed after the server (when the io_context goes), and gives its place back here.
   struct OpenConnections {
     std::size_t count = 0;
   };
+  // One connection's place, taken when it is accepted and given back when the session's frame,
+  // which holds it, is destroyed: also if the session never started.
+  class ConnectionPlace {
+   public:
+    explicit ConnectionPlace(std::shared_ptr<OpenConnections> open) : open_(std::move(open)) { ++open_->count; }
+    ConnectionPlace(ConnectionPlace&& other) noexcept : open_(std::move(other.open_)) {}
+    ConnectionPlace(const ConnectionPlace&) = delete;
+    ConnectionPlace& operator=(const ConnectionPlace&) = delete;
+    ConnectionPlace& operator=(ConnectionPlace&&) = delete;
+    ~ConnectionPlace() {
+      if (open_) --open_->count;
+    }
+
+   private:
+    std::shared_ptr<OpenConnections> open_;
+  };
+
+  // What a session needs of the server, copied: it may outlive the server (a static member,
+  // it cannot touch the server's members).
+  struct Settings {
+    RequestHandler handler;
+    std::chrono::milliseconds read_timeout;
+    std::chrono::milliseconds write_timeout;
+  };
+
+  asio::awaitable<void> accept_loop();
+  static asio::awaitable<void> session(typename Protocol::socket socket, ConnectionPlace place, Settings settings);
 
   typename Protocol::acceptor acceptor_;
   std::string path_;  // the socket file to remove at stop (Unix sockets only)
@@ -65,6 +90,8 @@ class BasicHttpServer {
   std::size_t max_connections_ = kMaxConnections;
   std::shared_ptr<OpenConnections> open_ = std::make_shared<OpenConnections>();
   std::uint64_t accept_failures_ = 0;
+  Timer pause_;  // the accept loop's wait while full or after a failure; stop() cancels it
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
 };
 
 class HttpServer : public BasicHttpServer<asio::local::stream_protocol> {

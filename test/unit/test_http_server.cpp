@@ -198,3 +198,35 @@ TEST_CASE("http server: out of descriptors, accept is retried after a pause and 
   ::close(client);
   s.stop();
 }
+
+// A server destroyed while its io_context runs on: its accept loop (waiting to accept, or
+// asleep while full) and its sessions resume later and must touch nothing of it (ASan, in the
+// sanitizer build, sees any such read); the sessions still answer from what they copied.
+TEST_CASE("http server: destroyed while the io_context runs on, nothing of it is touched again", "[http]") {
+  TempSocketPath socket_path;
+  asio::io_context io;
+  {
+    auto server = HttpServer::listen(io.get_executor(), socket_path.path, 0600, echo_path());
+    REQUIRE(server);
+    (*server)->start();
+    io.run_for(20ms);  // the loop waits in accept
+  }
+  io.run_for(50ms);  // the accept, aborted, resumes
+  io.restart();  // it ran out of work
+
+  auto server = HttpServer::listen(io.get_executor(), socket_path.path, 0600, echo_path());
+  REQUIRE(server);
+  (*server)->set_timeouts(10000ms, 10000ms);
+  (*server)->set_max_connections(1);
+  (*server)->start();
+  int held = connect_to(socket_path.path);
+  REQUIRE(run_until(io, [&] { return (*server)->connections() == 1; }, 5000ms));
+  io.run_for(20ms);  // the loop asleep: full
+  server->reset();
+  REQUIRE(::send(held, kActivate.data(), kActivate.size(), 0) == static_cast<ssize_t>(kActivate.size()));
+  auto [reply, done] = read_until_closed(io, held, 5000ms);
+  CHECK(done);
+  CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+  ::close(held);
+  io.run_for(150ms);  // the loop's timer, cancelled, resumes
+}
