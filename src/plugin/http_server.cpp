@@ -119,26 +119,18 @@ asio::awaitable<void> BasicHttpServer<Protocol>::accept_loop() {
   LogThrottle failures_log(std::chrono::seconds(10)), full_log(std::chrono::seconds(10));
   bool full = false;
   while (acceptor_.is_open()) {
-    // All places taken (a client that opens connections and holds them): the next waits in
-    // the backlog. A session ending is rare enough here that a look every kAcceptRetry will do.
-    if (open_->count >= max_connections_) {
-      if (!full) {
-        if (std::uint64_t n = full_log.occurred(Clock::now()))
-          log::warning("on " + where_ + ": " + std::to_string(open_->count) +
-                       " connections are open, the most served at once; new ones wait until one closes "
-                       "(a client holding connections open?)" +
-                       (n > 1 ? " (" + std::to_string(n) + " times since the last such line)" : ""));
-      }
-      full = true;
-      pause_.expires_after(kAcceptRetry);
-      co_await pause_.async_wait(use_awaitable_tuple);
+    if (open_->count < max_connections_) {
+      full = false;
+      auto [ec, socket] = co_await acceptor_.async_accept(use_awaitable_tuple);
       if (!*alive) co_return;
-      continue;
-    }
-    full = false;
-    auto [ec, socket] = co_await acceptor_.async_accept(use_awaitable_tuple);
-    if (!*alive) co_return;
-    if (ec) {
+      if (!ec) {
+        // The place is taken here and given back when the session's frame goes, whether or
+        // not the session ever ran.
+        spawn(acceptor_.get_executor(),
+              session(std::move(socket), ConnectionPlace(open_), Settings{handler_, read_timeout_, write_timeout_}),
+              "an API connection");
+        continue;
+      }
       if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
       ++accept_failures_;
       const bool retry_now = connection_error(ec);
@@ -149,18 +141,21 @@ asio::awaitable<void> BasicHttpServer<Protocol>::accept_loop() {
                      (ec == asio::error::no_descriptors ? " (out of file descriptors: raise LimitNOFILE)" : ""));
       if (retry_now) continue;
       // EMFILE, ENFILE, ENOMEM, ENOBUFS: the connection stays in the backlog and the listening
-      // socket readable, so accepting again at once would spin. Wait a moment; the endpoints'
-      // own sockets and namespaces need those descriptors more.
-      pause_.expires_after(kAcceptRetry);
-      co_await pause_.async_wait(use_awaitable_tuple);
-      if (!*alive) co_return;
-      continue;
+      // socket readable, so accepting again at once would spin. Wait a moment (below); the
+      // endpoints' own sockets and namespaces need those descriptors more.
+    } else if (!full) {
+      // All places taken (a client that opens connections and holds them): the next waits in
+      // the backlog. A session ending is rare enough here that a look every kAcceptRetry will do.
+      full = true;
+      if (std::uint64_t n = full_log.occurred(Clock::now()))
+        log::warning("on " + where_ + ": " + std::to_string(open_->count) +
+                     " connections are open, the most served at once; new ones wait until one closes "
+                     "(a client holding connections open?)" +
+                     (n > 1 ? " (" + std::to_string(n) + " times since the last such line)" : ""));
     }
-    // The place is taken here and given back when the session's frame goes, whether or not
-    // the session ever ran.
-    spawn(acceptor_.get_executor(),
-          session(std::move(socket), ConnectionPlace(open_), Settings{handler_, read_timeout_, write_timeout_}),
-          "an API connection");
+    pause_.expires_after(kAcceptRetry);
+    co_await pause_.async_wait(use_awaitable_tuple);
+    if (!*alive) co_return;
   }
 }
 

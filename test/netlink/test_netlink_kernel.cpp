@@ -5,13 +5,11 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <set>
 
 #include "netlink/address.hpp"
 #include "netlink/events.hpp"
@@ -20,6 +18,7 @@
 #include "netlink/route.hpp"
 #include "src/endpoint/veth_attachment.hpp"
 #include "src/transport/netlink_wait.hpp"
+#include "test/unit/open_files_limit.hpp"
 
 using namespace netdhcp;
 using namespace netdhcp::netlink;
@@ -543,20 +542,6 @@ TEST_CASE("wait_for_link_local through duplicate address detection", "[netlink][
 
 namespace {
 
-// The second-lowest descriptor number not in use: with the soft limit there, one more can be
-// opened, not two.
-int second_free_fd() {
-  std::set<int> used;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (auto* e = ::readdir(d))
-    if (e->d_name[0] != '.') used.insert(std::atoi(e->d_name));
-  used.erase(::dirfd(d));
-  ::closedir(d);
-  int free_found = 0;
-  for (int fd = 0;; ++fd)
-    if (!used.count(fd) && ++free_found == 2) return fd;
-}
-
 // A folder for a namespace to appear in: the bind mount and the folder go, also when a test fails.
 struct NetnsFolder {
   std::string dir;
@@ -593,15 +578,7 @@ TEST_CASE("wait_for_namespace: one already there without a watch, one that appea
     found = co_await wait_for_namespace("/proc/self/ns/net", Clock::now() + 5s);
   };
   {
-    rlimit before{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
-    rlimit tight = before;
-    tight.rlim_cur = static_cast<rlim_t>(second_free_fd());
-    struct Restore {
-      rlimit limit;
-      ~Restore() { (void)::setrlimit(RLIMIT_NOFILE, &limit); }
-    } restore{before};
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    test::OpenFilesLimit one_more(1);
     asio::co_spawn(io, wait_present(), asio::detached);
     io.run();
   }

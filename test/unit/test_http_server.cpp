@@ -1,8 +1,6 @@
 // The plugin API's HTTP server (src/plugin/http_server.cpp) on a real io_context and a Unix
 // socket in a temporary directory: a client that sends nothing is cut off, one that asks is
 // answered; connections beyond the bound wait their turn; out of descriptors, it waits too.
-#include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "src/plugin/http_server.hpp"
+#include "test/unit/open_files_limit.hpp"
 
 using namespace netdhcp;
 using namespace std::chrono_literals;
@@ -169,18 +168,7 @@ TEST_CASE_METHOD(HttpServerTest, "http server: out of descriptors, accept is ret
   int client = connect_to(socket_path.path);
   send_text(client, kActivate);
   {
-    rlimit before{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
-    struct Restore {
-      rlimit limit;
-      ~Restore() { (void)::setrlimit(RLIMIT_NOFILE, &limit); }
-    } restore{before};
-    int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    REQUIRE(lowest_free >= 0);
-    ::close(lowest_free);
-    rlimit none_left = before;
-    none_left.rlim_cur = static_cast<rlim_t>(lowest_free);  // no descriptor can be opened
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &none_left) == 0);
+    test::OpenFilesLimit none_left(0);
     io.run_for(550ms);
   }
   // At kAcceptRetry (100 ms) apart: about 6 in 550 ms. Retried at once it is many thousands.
