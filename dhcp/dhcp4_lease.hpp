@@ -85,7 +85,7 @@ struct OptionDefinition {
   std::uint32_t minimum = 0;
 };
 
-// In code order; the Parameter Request List follows this order. JSON keys are those of the
+// In code order; the Parameter Request List follows this order (but for option 121, below). JSON keys are those of the
 // state files written so far (src/state/lease_json.cpp): renaming one makes old files lose
 // that field.
 inline constexpr std::array kLeaseOptions{
@@ -149,12 +149,18 @@ constexpr std::size_t requested_count() {
 static_assert(detail::table_is_consistent(), "kLeaseOptions: a duplicate code, name or field, or a field "
                                              "whose type is not the one its wire format decodes to");
 
-// RFC 2132 section 9.8: the codes the client asks for, the rows marked requested in table order.
+// RFC 2132 section 9.8: the codes the client asks for, the rows marked requested in table order,
+// except that Classless Static Routes comes first: RFC 3442 section 4, "The Classless Static
+// Routes option code MUST appear in the parameter request list prior to both the Router option
+// code and the Static Routes option code, if present" (a server short of space fills options in
+// the order asked).
 inline constexpr auto kParameterRequestList = [] {
   std::array<std::uint8_t, detail::requested_count()> codes{};
   std::size_t n = 0;
   for (const auto& row : kLeaseOptions)
-    if (row.requested) codes[n++] = row.code;
+    if (row.requested && row.code == option::ClasslessRoutes) codes[n++] = row.code;
+  for (const auto& row : kLeaseOptions)
+    if (row.requested && row.code != option::ClasslessRoutes) codes[n++] = row.code;
   return codes;
 }();
 

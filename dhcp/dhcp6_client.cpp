@@ -236,10 +236,20 @@ void Client::transmit(TimePoint now) {
   ++rtx_.count;
   deadline_ = now + rtx_.rt;
   if (rtx_.mrd_end) deadline_ = std::min(*deadline_, *rtx_.mrd_end);
+  keep_within_lease();
+}
+
+// A lease still held while soliciting or requesting (a Request after NoBinding that was refused
+// or went unanswered) is used until its valid lifetime ends, not beyond (RFC 8415 18.2.10.1):
+// the next deadline comes no later than that, and on_timeout drops it then.
+void Client::keep_within_lease() {
+  bool searching = state_ == State::Init || state_ == State::Soliciting || state_ == State::Requesting;
+  if (searching && lease_ && deadline_) deadline_ = std::min(*deadline_, lease_->expires_at());
 }
 
 void Client::start(TimePoint now) {
   counters_ = {};
+  refusals_ = 0;
   lease_.reset();
   reported_.reset();
   hint_ = config_.address_hint;
@@ -286,6 +296,22 @@ void Client::enter_soliciting(TimePoint now) {
   best_advertise_.reset();
   requested_address_.reset();
   begin(State::Soliciting, now, SOL_TIMEOUT, sol_max_rt_, 0, std::nullopt);
+}
+
+// RFC 8415 section 14.1: a client "MUST limit the rate at which it sends messages", its example
+// being a client that, refused, "restarts the server discovery process" and gets the same answer:
+// a Solicit sent at once after a refusal would go round at the server's round-trip rate. The
+// next one goes after a pause that starts at SOL_TIMEOUT and doubles with each refusal in a row,
+// up to SOL_MAX_RT (the Solicit's own retransmission schedule, section 15).
+void Client::solicit_later(TimePoint now) {
+  Duration pause = SOL_TIMEOUT;
+  for (unsigned i = 0; i < refusals_ && pause < sol_max_rt_; ++i) pause *= 2;
+  ++refusals_;
+  best_advertise_.reset();
+  requested_address_.reset();
+  state_ = State::Init;  // on_timeout: Solicit
+  deadline_ = now + randomize(std::min(pause, sol_max_rt_), random_, /*positive_only=*/false);
+  keep_within_lease();
 }
 
 void Client::enter_requesting(TimePoint now) {
@@ -429,10 +455,11 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
   auto status = m.status();
   if (status && status->code != StatusCode::Success) {
     counters_.last_status_message = describe_status(*status);
-    // RFC 8415 section 18.2.10.1: NotOnLink to a Request -> start over with a Solicit;
+    // RFC 8415 section 18.2.10.1: NotOnLink to a Request -> start over with a Solicit (after a
+    // pause: solicit_later);
     // UseMulticast -> we always multicast, so retransmit; UnspecFail -> retransmit (rate-limited
     // by the retransmission schedule).
-    if (status->code == StatusCode::NotOnLink && state_ == State::Requesting) enter_soliciting(now);
+    if (status->code == StatusCode::NotOnLink && state_ == State::Requesting) solicit_later(now);
     return;
   }
   Refusal refusal;
@@ -449,7 +476,10 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
     }
     if (state_ == State::Requesting || state_ == State::Soliciting) {
       emit(Event::Kind::Failed, lease_ ? *lease_ : Lease{}, refusal.text, std::nullopt, LossReason::Failed);
-      enter_soliciting(now);
+      // Refused a Request: Solicit again, after a pause. Refused a rapid-commit Solicit: as
+      // for an Advertise with no addresses (18.2.9), the Solicit goes on being retransmitted
+      // on its own schedule, its interval doubling.
+      if (state_ == State::Requesting) solicit_later(now);
       return;
     }
     if (refusal.kind == Refusal::Kind::NoUsableAddress && lease_) {
@@ -463,6 +493,7 @@ void Client::handle_reply(const Message& m, TimePoint now, Ipv6Address source) {
 
 void Client::enter_bound(Lease lease) {
   lease_ = lease;
+  refusals_ = 0;
   if (reported_ && reported_->address != lease.address) {
     emit(Event::Kind::AddressChanged, lease, {}, reported_);
   } else if (reported_) {
@@ -486,6 +517,11 @@ void Client::lose_lease(TimePoint now, Event::Kind kind, LossReason reason, std:
 
 void Client::on_timeout(TimePoint now) {
   for (int guard = 0; guard < 16 && deadline_ && *deadline_ <= now; ++guard) {
+    bool searching = state_ == State::Init || state_ == State::Soliciting || state_ == State::Requesting;
+    if (searching && lease_ && now >= lease_->expires_at()) {
+      lose_lease(now, Event::Kind::Expired, LossReason::Expired, "valid lifetime ended before a server confirmed it");
+      continue;
+    }
     switch (state_) {
       case State::Init:
         enter_soliciting(now);

@@ -144,6 +144,8 @@ class Client {
              std::optional<TimePoint> mrd_end);
   void begin_renewal(State state, TimePoint now);  // Renewing or Rebinding, from lease_
   void enter_soliciting(TimePoint now);
+  void solicit_later(TimePoint now);  // after a refusal: Solicit again after a pause
+  void keep_within_lease();           // no deadline past the held lease's valid lifetime
   void enter_requesting(TimePoint now);
   void enter_bound(Lease lease);
   void lose_lease(TimePoint now, Event::Kind kind, LossReason reason, std::string message);
@@ -168,6 +170,7 @@ class Client {
   std::optional<Ipv6Address> hint_;  // config_.address_hint, until bound or declined  // REQUEST after an ADVERTISE or NoBinding
   Bytes requested_server_;
   Duration sol_max_rt_;
+  unsigned refusals_ = 0;  // refusals in a row since the last lease: the pause before the next Solicit
   Counters counters_;
   Outbox<Transmit, Event> outbox_;
 };

@@ -71,10 +71,11 @@ TEST_CASE("the lease option table is consistent", "[dhcp4][options]") {
   CHECK(field_rows() == kLeaseOptions.size() - 4);
 }
 
-// The PRL is the table's requested rows: the same 13 codes, in the order sent before the table.
+// The PRL is the table's requested rows: the same 13 codes, 121 before the Router option (RFC 3442
+// section 4), the rest in table order.
 TEST_CASE("the Parameter Request List comes from the table", "[dhcp4][options]") {
   CHECK(std::vector<std::uint8_t>(kParameterRequestList.begin(), kParameterRequestList.end()) ==
-        std::vector<std::uint8_t>{1, 3, 6, 12, 15, 26, 28, 42, 51, 58, 59, 119, 121});
+        std::vector<std::uint8_t>{121, 1, 3, 6, 12, 15, 26, 28, 42, 51, 58, 59, 119});
   ClientConfig config;
   config.mac = *MacAddress::parse("02:00:00:00:00:11");
   Client client(config, midpoint_random());

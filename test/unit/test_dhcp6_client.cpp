@@ -517,21 +517,124 @@ TEST_CASE("NoBinding on renew leads to REQUEST", "[dhcp6]") {
   CHECK(h.event().kind == Event::Kind::Renewed);
 }
 
-// NoAddrsAvail in reply to REQUEST: report Failed and solicit again.
+// NoAddrsAvail in reply to REQUEST: report Failed and solicit again, not at once but after a
+// pause that doubles with each refusal in a row (RFC 8415 14.1: the same server would refuse again
+// at its round-trip rate).
 TEST_CASE("NoAddrsAvail on request", "[dhcp6]") {
   Harness h;
   Server server;
   server.preference = 255;
-  h.client.start(h.now);
-  h.deliver(server.reply(h.sent(), MessageType::Advertise));
-  Transmit request = h.sent();
   Server empty = server;
   empty.ia_status = Status{StatusCode::NoAddrsAvail, "no addresses"};
-  h.deliver(empty.reply(request, MessageType::Reply));
-  Event e = h.event();
-  CHECK(e.kind == Event::Kind::Failed);
-  CHECK(e.message.find("NoAddrsAvail") != std::string::npos);
+  h.client.start(h.now);
+  Transmit solicit = h.sent();
+  std::vector<double> pauses;
+  for (int round = 0; round < 4; ++round) {
+    h.deliver(server.reply(solicit, MessageType::Advertise));
+    Transmit request = h.sent();
+    REQUIRE(parse(request.payload)->type == MessageType::Request);
+    h.deliver(empty.reply(request, MessageType::Reply));
+    Event e = h.event();
+    CHECK(e.kind == Event::Kind::Failed);
+    CHECK(e.message.find("NoAddrsAvail") != std::string::npos);
+    CHECK_FALSE(h.client.pop_transmit());  // nothing at once
+    h.deliver(server.reply(request, MessageType::Reply));  // a late Reply to that Request: ignored
+    CHECK_FALSE(h.client.pop_event());
+    TimePoint refused = h.now;
+    h.advance_to_deadline();
+    pauses.push_back(seconds(h.now - refused));
+    solicit = h.sent();
+    REQUIRE(parse(solicit.payload)->type == MessageType::Solicit);
+  }
+  REQUIRE(pauses.size() == 4);
+  for (std::size_t i = 0; i < pauses.size(); ++i) CHECK(pauses[i] == Approx(double(1 << i)).margin(0.01));
+  // A lease ends the run of refusals: the next refusal pauses 1 s again.
+  h.deliver(server.reply(solicit, MessageType::Advertise));
+  h.deliver(server.reply(h.sent(), MessageType::Reply));
+  CHECK(h.event().kind == Event::Kind::Bound);
+  h.advance_to_deadline();  // T1: Renew
+  Server forgot = server;
+  forgot.ia_status = Status{StatusCode::NoBinding, ""};
+  h.deliver(forgot.reply(h.sent(), MessageType::Reply));
+  h.deliver(empty.reply(h.sent(), MessageType::Reply));  // the Request after NoBinding, refused
+  CHECK(h.event().kind == Event::Kind::Failed);
+  TimePoint refused = h.now;
+  h.advance_to_deadline();
+  CHECK(seconds(h.now - refused) == Approx(1.0).margin(0.01));
   CHECK(h.sent_message().type == MessageType::Solicit);
+}
+
+// Rapid commit (Kea's "rapid-commit": true) with no address to give: the Reply to the Solicit says
+// NoAddrsAvail. Reported, and the Solicit goes on with its retransmission schedule (RT doubling),
+// as after an Advertise with no addresses: no new Solicit in answer to each refusal.
+TEST_CASE("a rapid-commit Solicit refused backs off", "[dhcp6]") {
+  ClientConfig config = Harness::default_config();
+  config.rapid_commit = true;
+  Harness h(config);
+  Server empty;
+  empty.ia_status = Status{StatusCode::NoAddrsAvail, "pool exhausted"};
+  h.client.start(h.now);
+  Transmit solicit = h.sent();
+  std::vector<double> gaps;
+  for (int i = 0; i < 5; ++i) {
+    h.deliver(empty.reply(solicit, MessageType::Reply, /*rapid=*/true));
+    Event e = h.event();
+    CHECK(e.kind == Event::Kind::Failed);
+    CHECK(e.message.find("NoAddrsAvail") != std::string::npos);
+    CHECK_FALSE(h.client.pop_transmit());
+    CHECK(h.client.state() == State::Soliciting);
+    TimePoint before = h.now;
+    h.advance_to_deadline();
+    gaps.push_back(seconds(h.now - before));
+    solicit = h.sent();
+    REQUIRE(parse(solicit.payload)->type == MessageType::Solicit);
+  }
+  // SOL_TIMEOUT 1 s (RAND > 0 on the first), then doubling: 2, 4, 8, 16 s.
+  REQUIRE(gaps.size() == 5);
+  CHECK(gaps[0] == Approx(1.0).margin(0.11));
+  for (std::size_t i = 1; i < gaps.size(); ++i) CHECK(gaps[i] == Approx(2 * gaps[i - 1]).margin(0.01));
+  CHECK(h.client.counters().solicits_sent == 6);
+}
+
+// NoBinding to a Renew keeps the address while the Request for it goes out (18.2.10.1). If that
+// Request goes unanswered, or is refused and no server answers the Solicits after it, the
+// address is dropped when its valid lifetime ends, not used past it.
+TEST_CASE("an address held after NoBinding is dropped at its valid lifetime", "[dhcp6]") {
+  Server server;
+  server.t1 = 50;
+  server.t2 = 80;
+  server.preferred = server.valid = 100;
+  Server forgot = server;
+  forgot.ia_status = Status{StatusCode::NoBinding, ""};
+  Server empty = server;
+  empty.ia_status = Status{StatusCode::NoAddrsAvail, ""};
+  for (bool refused : {false, true}) {
+    CAPTURE(refused);
+    Harness h;
+    Lease lease = h.bind(server);
+    h.advance_to_deadline();  // T1
+    h.deliver(forgot.reply(h.sent(), MessageType::Reply));
+    Transmit request = h.sent();
+    REQUIRE(parse(request.payload)->type == MessageType::Request);
+    if (refused) {
+      h.deliver(empty.reply(request, MessageType::Reply));
+      CHECK(h.event().kind == Event::Kind::Failed);
+    }
+    CHECK(h.client.lease());  // still held: its lifetime has not ended
+    while (h.now < lease.expires_at()) {
+      REQUIRE(h.client.lease());
+      h.advance_to_deadline();
+      while (h.client.pop_transmit()) {}
+    }
+    CHECK(h.now == lease.expires_at());
+    Event e = h.event();
+    while (e.kind == Event::Kind::Failed) e = h.event();
+    CHECK(e.kind == Event::Kind::Expired);
+    CHECK(e.loss == LossReason::Expired);
+    CHECK(e.lease.address == server.address);
+    CHECK_FALSE(h.client.lease());
+    CHECK(h.client.state() == State::Soliciting);
+  }
 }
 
 // Status messages are the server's text: escaped before they reach an event or the counters
