@@ -562,7 +562,17 @@ void Endpoint::leave() {
   // that exits at once (`docker run --rm IMAGE true`) can leave before follow() has found it
   // there: from the old socket the RELEASE fails (ENXIO) and the server keeps the lease until
   // it expires. It goes out where the LAN is still reached instead, as after a restart.
-  if (!followed_ && !sandbox_key_.empty() && !release_wired_) wire_for_release(client4_ && lease4_, client6_ && lease6_);
+  const bool waiting_to_resume = readopting_ && (!client4_ || client4_->state() == dhcp4::State::Stopped) &&
+                                 (!client6_ || client6_->state() == dhcp6::State::Stopped);
+  if (waiting_to_resume && !release_wired_) {
+    // Left (or deleted) while re-adoption waits its turn after a restart (readopt): the clients
+    // have not taken up the recorded leases yet, and release() sends nothing without one. They
+    // take them up here, to release them from where the LAN is reached, as discard() does.
+    auto [v4, v6] = take_up_for_release();
+    wire_for_release(v4, v6);
+  } else if (!followed_ && !sandbox_key_.empty() && !release_wired_) {
+    wire_for_release(client4_ && lease4_, client6_ && lease6_);
+  }
   TimePoint now = Clock::now();
   if (client4_) {
     client4_->release(now);

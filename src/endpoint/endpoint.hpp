@@ -139,6 +139,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // on disk holds), at once when that is under a second.
   void save_later(Duration lease_time, TimePoint on_disk_expires) const;
   void discard();
+  // The recorded leases taken up by clients that have not started (re-adoption), with nothing
+  // queued but what release() will send: which families hold a lease still valid.
+  std::pair<bool, bool> take_up_for_release();
   // New sockets for the clients (IPv4, IPv6 or both) where the LAN is still reached when their
   // interface has gone from where they were opened (Attachment::release_path): for a RELEASE.
   void wire_for_release(bool v4, bool v6);

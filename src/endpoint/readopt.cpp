@@ -131,9 +131,15 @@ asio::awaitable<bool> Endpoint::readopt(EndpointRecord record, Duration delay) {
 // end while it is in the host namespace, else the bridge itself, with the container's MAC as
 // the source) and removes the links.
 void Endpoint::discard() {
-  TimePoint now = Clock::now();
   // Wires stopped by a failed follow() are replaced; queued renewals are dropped: only the
   // RELEASE goes out.
+  auto [v4, v6] = take_up_for_release();
+  wire_for_release(v4, v6);
+  remove();
+}
+
+std::pair<bool, bool> Endpoint::take_up_for_release() {
+  TimePoint now = Clock::now();
   bool v4 = client4_ && lease4_ && now < lease4_->expires_at();
   bool v6 = client6_ && lease6_ && now < lease6_->expires_at();
   if (v4) {
@@ -146,8 +152,7 @@ void Endpoint::discard() {
     while (client6_->pop_transmit()) {}
     while (client6_->pop_event()) {}
   }
-  wire_for_release(v4, v6);
-  remove();
+  return {v4, v6};
 }
 
 }  // namespace netdhcp

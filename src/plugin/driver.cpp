@@ -479,7 +479,9 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
                                    " is already in progress; nothing was changed for this request"};
   } else {
     creating_.emplace(endpoint_id, IdentityClaim{endpoint_options.identity, options.lan_interface()});
-    ScopeExit done([this, endpoint_id] { creating_.erase(endpoint_id); });
+    ScopeExit done([this, alive = alive_, endpoint_id] {
+      if (*alive) creating_.erase(endpoint_id);
+    });
     // The bridge, or the parent: its index, MTU and MAC by ioctl, which reads them under RCU.
     // An RTM_GETLINK waits for RTNL, behind dockerd's own link changes in a boot storm.
     auto lan = kernel_->query_interface(options.lan_interface());
@@ -507,7 +509,15 @@ asio::awaitable<DriverResult<json::object>> Driver::create_endpoint(const json::
     config.servers4 = servers_heard_on(config.options.lan_interface());
     endpoint = std::make_shared<Endpoint>(executor_, config);
     adopt(endpoint);
-    auto created = co_await endpoint->create();
+    Result<void> created = Error{"not created"};
+    try {
+      created = co_await endpoint->create();
+    } catch (const std::exception& e) {
+      // A kernel call that throws (an epoll_ctl under memory pressure, say): the endpoint is
+      // taken down like one that got no lease, not left half-made and renewing for ever.
+      created = Error{"creating the endpoint: " + std::string(e.what())};
+      endpoint->remove();
+    }
     if (!created) {
       if (auto it = endpoints_.find(endpoint_id); it != endpoints_.end() && it->second == endpoint) {
         endpoints_.erase(it);

@@ -36,6 +36,9 @@ class Driver {
   // nullptr: the real one.
   Driver(asio::any_io_executor executor, std::string state_dir, Duration docker_timeout = kDefaultDockerTimeout,
          std::shared_ptr<EndpointKernel> kernel = nullptr);
+  ~Driver() { *alive_ = false; }
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
   // How long an endpoint waits after Join for Docker to move its interface into the container
   // before it warns that it is not followed (serve --follow-timeout; default 30 s).
   void set_follow_timeout(Duration timeout) { follow_timeout_ = timeout; }
@@ -96,6 +99,10 @@ class Driver {
     std::string lan;
   };
   std::map<std::string, IdentityClaim> creating_;
+  // False once the driver is gone. A request's coroutine can outlive it: at shutdown the event
+  // loop destroys the frames still suspended (a CreateEndpoint waiting for its lease) after the
+  // driver, and what runs in their destructors must not touch it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Which other endpoint (for the message) already has `identity` on a network of the same
   // bridge or parent as `options`; nullopt when none does, or `identity` is empty. An endpoint
   // that has left (released its leases) no longer counts.

@@ -6,6 +6,8 @@
 // test says the container started, and Docker's move of the interface is move_link().
 #pragma once
 
+#include <system_error>
+
 #include <net/if.h>
 #include <sys/socket.h>
 
@@ -294,8 +296,10 @@ class FakeKernel final : public EndpointKernel {
     return it->second;
   }
   asio::awaitable<Result<void>> wait_for_links_up(std::vector<std::string>, TimePoint) override {
+    if (throw_in_links_wait) throw std::system_error(ENOMEM, std::generic_category(), "epoll_ctl (a test's)");
     co_return Result<void>{};
   }
+  bool throw_in_links_wait = false;
   asio::awaitable<Result<void>> wait_for_link_local(int, TimePoint) override { co_return Result<void>{}; }
   Result<std::unique_ptr<Dhcp4Socket>> open_dhcp4(const InterfaceInfo& interface) override {
     return socket4("host", interface);

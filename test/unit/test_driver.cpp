@@ -169,6 +169,45 @@ TEST_CASE("driver forgets an endpoint whose CreateEndpoint failed", "[driver]") 
   CHECK(metrics.find("\nnetdhcp_endpoint_create_failures_total 1\n") != std::string::npos);
 }
 
+// A kernel call that throws inside CreateEndpoint (Asio throws when epoll_ctl fails) gets an
+// answer naming it, and leaves nothing: no endpoint, no links, no record, no claim on the id.
+TEST_CASE("driver takes down an endpoint whose CreateEndpoint threw", "[driver]") {
+  DriverFixture f;
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
+  f.kernel->throw_in_links_wait = true;
+  auto failed = f.call("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"));
+  CHECK(failed.status == 500);
+  CHECK_THAT(failed.body, Catch::Contains("creating the endpoint: epoll_ctl (a test's)"));
+  CHECK(f.kernel->attachment_creates[kContainerEnd] == 1);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_endpoints 0\n"));
+  CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_endpoint_create_failures_total 1\n"));
+  f.start_driver();  // nothing on disk to re-adopt
+  CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_endpoints 0\n"));
+  // The id is free again: Docker's retry is served.
+  f.kernel->throw_in_links_wait = false;
+  std::optional<ApiReply> retry;
+  f.send("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"), retry);
+  serve_dhcp4(f.io, *f.kernel);
+  REQUIRE(run_until(f.io, [&] { return retry.has_value(); }));
+  CHECK(retry->status == 200);
+}
+
+// The daemon stopping (SIGTERM) while a CreateEndpoint waits for its lease: the event loop
+// destroys that request's coroutine after the driver, and nothing of the driver is touched then
+// (under ASan this was a heap-use-after-free in the map of endpoints being created).
+TEST_CASE("driver: a CreateEndpoint still waiting when the daemon stops", "[driver]") {
+  std::optional<ApiReply> pending;
+  {
+    DriverFixture f;
+    REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
+    f.send("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"), pending);
+    REQUIRE(run_until(f.io, [&] { return f.kernel->last_wire4() && !f.kernel->last_wire4()->sent.empty(); }));
+    f.driver.reset();  // as serve_command: the driver goes first, then the event loop
+  }
+  CHECK_FALSE(pending);
+}
+
 // The first DISCOVER of an endpoint goes in a frame to each server that answered an endpoint on
 // the LAN (one bridge port each, not all of them); the first endpoint on a LAN, and the first
 // of a network made again on it, have none to go by.

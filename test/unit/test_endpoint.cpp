@@ -532,12 +532,34 @@ TEST_CASE("endpoint re-adoption keeps an endpoint left during its wait, for Dele
   f.io.poll();
   REQUIRE_FALSE(kept);
   endpoint->leave();  // Docker's Leave, during the pacing wait
+  // Released, though the clients had not resumed the recorded lease yet (they sent nothing
+  // before: the server kept the lease until it expired).
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
   REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
   CHECK(*kept);  // still the driver's: DeleteEndpoint must find it
   CHECK(f.kernel->attachment_removes[kContainerEnd] == 0);
   endpoint->remove();  // DeleteEndpoint
   CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
   CHECK(endpoint->describe().at("phase") == "left");
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);  // once
+}
+
+// The same for a record of an endpoint Docker had not joined yet, deleted during the wait
+// (DeleteEndpoint with no Leave): its lease is released too.
+TEST_CASE("endpoint re-adoption releases an endpoint deleted during its wait", "[endpoint][readopt]") {
+  EndpointFixture f;
+  auto record = created_record(EndpointPhase::Created);
+  f.kernel->add_link(kContainerEnd, record.mac);
+  auto endpoint = f.make();
+  std::optional<bool> kept;
+  asio::co_spawn(f.io, readopt_into(endpoint, record, 300ms, kept), asio::detached);
+  f.io.poll();
+  REQUIRE_FALSE(kept);
+  endpoint->remove();  // DeleteEndpoint, during the pacing wait
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  REQUIRE(run_until(f.io, [&] { return kept.has_value(); }));
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
 }
 
 // A re-adopted endpoint tells the /proc scan the container id it knows (the scan prefers that
