@@ -182,27 +182,35 @@ struct DurableSaveWait {
   explicit DurableSaveWait(const asio::any_io_executor& executor) : timer(executor, TimePoint::max()) {}
   Timer timer;
   bool done = false;
+  Result<void> saved;
 };
 
-asio::awaitable<void> Endpoint::save_durably() {
-  if (!persist_ || removed_) co_return;
+asio::awaitable<Result<void>> Endpoint::save_durably() {
+  if (!persist_ || removed_) co_return Result<void>{};
   // on_disk runs on this thread before persist_ returns (the record written here: the usual
   // case, StateWriter::write_now) or later on the writer thread (queued behind another write
   // of it): then it wakes this coroutine through the event loop.
   auto wait = std::make_shared<DurableSaveWait>(executor_);
   const auto here = std::this_thread::get_id();
-  OnDisk on_disk = [wait, here, executor = executor_] {
+  OnDisk on_disk = [wait, here, executor = executor_](const Result<void>& saved) {
     if (std::this_thread::get_id() == here) {
+      wait->saved = saved;
       wait->done = true;
       return;
     }
-    asio::post(executor, [wait] {
+    asio::post(executor, [wait, saved] {
+      wait->saved = saved;
       wait->done = true;
       wait->timer.cancel();
     });
   };
   persist_(record(), on_disk, std::chrono::milliseconds::zero());
   if (!wait->done) co_await wait->timer.async_wait(use_awaitable_tuple);
+  if (!wait->saved)
+    co_return Error{"the endpoint's record could not be saved (" + wait->saved.error().message +
+                    "): free space in net-dhcp's state directory or make it writable; without the record a restart "
+                    "of net-dhcp would lose this endpoint's lease"};
+  co_return Result<void>{};
 }
 
 std::optional<Ipv4Address> Endpoint::gateway4(const dhcp4::Lease& lease) const {
@@ -303,7 +311,7 @@ asio::awaitable<Result<void>> Endpoint::create() {
   TimePoint deadline = started + config_.options.lease_timeout;
   // Noted before anything exists: a kill -9 from here on leaves a record to clean up by.
   phase_ = EndpointPhase::Creating;
-  co_await save_durably();
+  if (auto saved = co_await save_durably(); !saved) co_return saved.error();
   TimePoint recorded = Clock::now();
   if (auto made = attachment_->create(); !made)
     co_return Error{"creating the interfaces for the container: " + made.error().message};
@@ -366,7 +374,11 @@ asio::awaitable<Result<void>> Endpoint::create() {
   if (lease6_) prefix6_ = on_link_prefix6(lease6_->address);
   TimePoint leased_at = Clock::now();
   phase_ = EndpointPhase::Created;
-  co_await save_durably();  // before Docker hears of it: a kill -9 from now on must not lose it
+  // Before Docker hears of it: a kill -9 from now on must not lose it.
+  if (auto saved = co_await save_durably(); !saved) {
+    remove();  // releases the leases, removes the links
+    co_return saved.error();
+  }
   if (log::enabled(log::Level::Debug)) {
     log::debug(log_prefix() + "created in steps (ms): record " + ms(started, recorded) + ", links " +
                ms(recorded, made) + ", carrier " + ms(made, carrier) + ", leases " + ms(carrier, leased_at) +
@@ -464,6 +476,14 @@ int Endpoint::on_link_prefix6(const Ipv6Address& address) const {
   return best;
 }
 
+// While CreateEndpoint waits for the other family's lease (a dual-stack network: DHCPv4 is
+// bound in milliseconds, DHCPv6 may take seconds), the lease already held goes into the
+// Creating record: after a kill -9 in that window, re-adoption releases it instead of leaving
+// it with the server until it expires. Both in: create() writes the record itself, durably.
+void Endpoint::save_while_creating() const {
+  if ((lease4_ || lease6_) && !have_all_leases()) save();
+}
+
 void Endpoint::on_event4(const dhcp4::Event& e) {
   using Kind = dhcp4::Event::Kind;
   std::optional<dhcp4::Lease> previous = lease4_;
@@ -490,7 +510,7 @@ void Endpoint::on_event4(const dhcp4::Event& e) {
     metrics_->lease_event(e, lease4_ ? std::optional(Clock::now() - lease4_->acquired_at) : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply4(previous, lease4_);
-  if (phase_ == EndpointPhase::Creating) return;
+  if (phase_ == EndpointPhase::Creating) return save_while_creating();
   if (e.kind == Kind::Renewed && previous && only_times_moved(*previous, e.lease))
     save_later(e.lease.lease_time, previous->expires_at());
   else
@@ -522,7 +542,7 @@ void Endpoint::on_event6(const dhcp6::Event& e) {
                                                                : std::nullopt);
   if (lease_wait_ && have_all_leases()) lease_wait_->cancel();
   if (netns_) apply6(previous, lease6_);
-  if (phase_ == EndpointPhase::Creating) return;
+  if (phase_ == EndpointPhase::Creating) return save_while_creating();
   if (e.kind == Kind::Renewed && previous && only_times_moved(*previous, e.lease))
     save_later(e.lease.valid_lifetime, previous->expires_at());
   else

@@ -56,15 +56,18 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // Called with the endpoint's record whenever something worth keeping across a restart
   // changes (phase, leases, namespace, hostname). Not called once the endpoint is removed.
   // The record is written off the event loop; `on_disk`, when given, is called (on any thread)
-  // once it is durable. `within` zero: written now; else it may wait that long, to go out with
-  // others (a renewal that kept the address, see on_event4).
-  using OnDisk = std::function<void()>;
+  // once it is durable, or with the error that kept it from the disk. `within` zero: written
+  // now; else it may wait that long, to go out with others (a renewal that kept the address,
+  // see on_event4).
+  using OnDisk = std::function<void(const Result<void>&)>;
   using Persist = std::function<void(const EndpointRecord&, OnDisk on_disk, std::chrono::milliseconds within)>;
   void set_persist(Persist persist) { persist_ = std::move(persist); }
   EndpointRecord record() const;
   // Saves the record and returns once it is on disk: what Docker is told must survive a
-  // kill -9 (CreateEndpoint's answer, Join's).
-  asio::awaitable<void> save_durably();
+  // kill -9 (CreateEndpoint's answer, Join's). An error (a full or read-only state directory)
+  // says what could not be written and how to mend it: Docker is not to be told of what a
+  // restart would lose.
+  asio::awaitable<Result<void>> save_durably();
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   // What `net-dhcp status` and EndpointOperInfo show: container, interfaces, MAC, addresses,
   // gateway, server, state, last renewal and expiry (UTC), the last problem.
@@ -139,6 +142,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // on disk holds), at once when that is under a second.
   void save_later(Duration lease_time, TimePoint on_disk_expires) const;
   void discard();
+  void save_while_creating() const;
   // The recorded leases taken up by clients that have not started (re-adoption), with nothing
   // queued but what release() will send: which families hold a lease still valid.
   std::pair<bool, bool> take_up_for_release();

@@ -142,7 +142,7 @@ void Driver::adopt(std::shared_ptr<Endpoint> endpoint) {
     if (within > std::chrono::milliseconds::zero() && !on_disk) return store_.queue_endpoint_later(record, within);
     StateWriter::Done done = [id = record.endpoint_id, on_disk](const Result<void>& saved) {
       if (!saved) log::error("endpoint " + id.substr(0, 12) + ": saving its state: " + saved.error().message);
-      if (on_disk) on_disk();  // also after a failure: the caller must not wait forever
+      if (on_disk) on_disk(saved);  // also after a failure: the caller must not wait forever
     };
     if (on_disk) store_.write_endpoint_now(record, std::move(done));
     else store_.queue_endpoint(record, std::move(done));
@@ -340,7 +340,14 @@ asio::awaitable<DriverResult<json::object>> Driver::create_network(const json::o
     if (auto taken = bridge_taken(network)) co_return *taken;
   }
   networks_[id] = network;
-  if (auto saved = save(); !saved) log::error("saving networks: " + saved.error().message);
+  if (auto saved = save(); !saved) {
+    // Docker sends CreateNetwork once: a network not on disk would be unknown after a restart,
+    // and every CreateEndpoint on it refused.
+    networks_.erase(id);
+    if (network.created_vlan) kernel_->remove_vlan(options->parent);
+    co_return DriverError{500, "the network could not be saved (" + saved.error().message +
+                                   "): free space in net-dhcp's state directory or make it writable, then create the network again"};
+  }
   log::info("network " + id.substr(0, 12) + " on " + options->lan_text() + " (" + families_text(*options) + ")");
   co_return json::object{};
 }
@@ -596,8 +603,13 @@ asio::awaitable<DriverResult<json::object>> Driver::join(const json::object& req
   if (!sandbox.empty()) {
     joined->follow_into(sandbox);
     // The Joined record on disk before Docker moves the interface: after a kill -9 from then
-    // on, re-adoption looks for it in the container, not in the host namespace.
-    co_await joined->save_durably();
+    // on, re-adoption looks for it in the container, not in the host namespace. Not on disk:
+    // the Join fails (Docker then deletes the endpoint, releasing the lease) rather than start
+    // a container whose lease a restart would release under it.
+    if (auto saved = co_await joined->save_durably(); !saved) {
+      log::warning("endpoint " + endpoint_id.substr(0, 12) + ": Join refused: " + saved.error().message);
+      co_return DriverError{500, saved.error().message};
+    }
   }
   co_return reply;
 }

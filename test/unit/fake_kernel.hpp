@@ -491,7 +491,7 @@ Endpoint::Persist persist_to(F record) {
       record(r, within);
     else
       record(r);
-    if (on_disk) on_disk();
+    if (on_disk) on_disk(Result<void>{});
   };
 }
 

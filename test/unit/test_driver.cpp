@@ -2,6 +2,12 @@
 // over the fake kernel (test/unit/fake_kernel.hpp): the test plays dockerd and the DHCP server.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
 #include "test/unit/driver_harness.hpp"
 
 using namespace netdhcp;
@@ -206,6 +212,76 @@ TEST_CASE("driver: a CreateEndpoint still waiting when the daemon stops", "[driv
     f.driver.reset();  // as serve_command: the driver goes first, then the event loop
   }
   CHECK_FALSE(pending);
+}
+
+namespace {
+// Makes writes into `dir` fail (ENOTDIR), even for root, whom permissions do not stop: the
+// directory is moved aside and a file takes its name. mend() moves it back.
+struct BrokenDirectory {
+  std::string dir;
+  explicit BrokenDirectory(std::string d) : dir(std::move(d)) {
+    REQUIRE(::rename(dir.c_str(), (dir + ".aside").c_str()) == 0);
+    std::ofstream(dir) << "not a directory";
+  }
+  void mend() {
+    if (dir.empty()) return;
+    ::unlink(dir.c_str());
+    REQUIRE(::rename((dir + ".aside").c_str(), dir.c_str()) == 0);
+    dir.clear();
+  }
+  ~BrokenDirectory() {
+    if (!dir.empty()) {
+      ::unlink(dir.c_str());
+      (void)::rename((dir + ".aside").c_str(), dir.c_str());
+    }
+  }
+};
+}  // namespace
+
+// A state directory that cannot be written (full, read-only): Docker is not told of what a
+// restart would lose. CreateNetwork, CreateEndpoint and Join fail naming the file and the way
+// out, and leave nothing behind; once the directory is mended, the same requests succeed.
+TEST_CASE("driver: requests whose records cannot be saved fail, naming the state directory", "[driver][state]") {
+  DriverFixture f;
+  {  // CreateNetwork: a directory where networks.json's new text would go (EISDIR)
+    const std::string in_the_way = f.state_dir.path + "/networks.json.tmp";
+    REQUIRE(::mkdir(in_the_way.c_str(), 0700) == 0);
+    auto refused = f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1"));
+    CHECK(refused.status == 500);
+    CHECK_THAT(refused.body, Catch::Contains("the network could not be saved (writing " + in_the_way));
+    CHECK_THAT(refused.body, Catch::Contains("free space in net-dhcp's state directory or make it writable"));
+    CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_networks 0\n"));
+    REQUIRE(::rmdir(in_the_way.c_str()) == 0);
+  }
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
+
+  {  // CreateEndpoint: refused before anything is made
+    BrokenDirectory broken(f.state_dir.path + "/endpoints");
+    auto refused = f.call("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"));
+    CHECK(refused.status == 500);
+    CHECK_THAT(refused.body, Catch::Contains("the endpoint's record could not be saved (writing " + f.state_dir.path + "/endpoints/"));
+    CHECK(f.kernel->attachment_creates[kContainerEnd] == 0);
+    CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_endpoints 0\n"));
+  }
+  std::optional<ApiReply> created;
+  f.send("/NetworkDriver.CreateEndpoint", DriverFixture::endpoint_request("n1"), created);
+  serve_dhcp4(f.io, *f.kernel);
+  REQUIRE(run_until(f.io, [&] { return created.has_value(); }));
+  REQUIRE(created->status == 200);
+
+  {  // Join: refused; Docker's DeleteEndpoint then releases the lease and removes the links
+    BrokenDirectory broken(f.state_dir.path + "/endpoints");
+    auto refused = f.call("/NetworkDriver.Join", {{"NetworkID", "n1"}, {"EndpointID", kEndpointId}, {"SandboxKey", kSandbox}});
+    CHECK(refused.status == 500);
+    CHECK_THAT(refused.body, Catch::Contains("the endpoint's record could not be saved"));
+    broken.mend();
+  }
+  REQUIRE(f.call("/NetworkDriver.DeleteEndpoint", {{"EndpointID", kEndpointId}}).status == 200);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+  f.start_driver();  // a restart finds nothing of it
+  CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_endpoints 0\n"));
+  CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_networks 1\n"));
 }
 
 // The first DISCOVER of an endpoint goes in a frame to each server that answered an endpoint on

@@ -30,6 +30,7 @@ struct EndpointFixture {
   Metrics metrics;
   std::vector<EndpointPhase> phases;  // every record persisted, in order
   std::vector<std::chrono::milliseconds> withins;  // how long each of them could wait (zero: now)
+  std::optional<EndpointRecord> last_record;
 
   EndpointFixture() { kernel->add_bridge("br-test"); }
 
@@ -40,6 +41,7 @@ struct EndpointFixture {
     endpoint->set_persist(persist_to([this](const EndpointRecord& r, std::chrono::milliseconds within) {
       phases.push_back(r.phase);
       withins.push_back(within);
+      last_record = r;
       kernel->log.push_back("persist " + std::string(to_string(r.phase)));
     }));
     endpoint->set_metrics(&metrics);
@@ -620,6 +622,36 @@ TEST_CASE("endpoint re-adoption of a joined endpoint without its container relea
   CHECK(f.kernel->last_wire4()->interface.name == "br-test");  // the veth went with the container
   CHECK(f.kernel->last_wire4()->interface.mac == record.mac);
   CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+}
+
+// A dual-stack CreateEndpoint holds its DHCPv4 lease while DHCPv6 is still out: that lease is
+// in the Creating record at once, so that re-adoption after a kill -9 in that window releases
+// it (the record had no lease: the server kept it until it expired).
+TEST_CASE("endpoint: a lease held while the other family's is awaited is in the Creating record", "[endpoint][state]") {
+  EndpointFixture f;
+  NetworkOptions options = EndpointFixture::default_options();
+  options.ipv6 = true;
+  options.lease_timeout = 500ms;
+  auto endpoint = f.make(options);
+  std::optional<Result<void>> result;
+  asio::co_spawn(f.io, create_into(endpoint, result), asio::detached);
+  serve_dhcp4(f.io, *f.kernel);  // no DHCPv6 server answers
+  REQUIRE(run_until(f.io, [&] { return f.last_record && f.last_record->lease4.has_value(); }));
+  CHECK(f.last_record->phase == EndpointPhase::Creating);
+  CHECK(f.last_record->lease4->address == *Ipv4Address::parse("198.18.0.42"));
+  CHECK_FALSE(result);
+  // What a restart does with that record: releases the lease, removes the links.
+  auto record = *f.last_record;
+  REQUIRE(run_until(f.io, [&] { return result.has_value(); }));  // (this one times out: DHCPv6)
+  EndpointFixture g;
+  g.kernel->add_link(kContainerEnd, record.mac);
+  auto readopted = g.make(options);
+  std::optional<bool> kept;
+  asio::co_spawn(g.io, readopt_into(readopted, record, Duration::zero(), kept), asio::detached);
+  REQUIRE(run_until(g.io, [&] { return kept.has_value(); }));
+  CHECK_FALSE(*kept);
+  CHECK(count_sent(*g.kernel, dhcp4::MessageType::Release) == 1);
+  CHECK(g.kernel->attachment_removes[kContainerEnd] == 1);
 }
 
 // The same for DHCPv6: an IPv6-only endpoint whose SOLICITs the kernel refuses.
