@@ -103,6 +103,7 @@ Result<void> Driver::load() {
             " endpoint(s) from " + store_.dir());
   // A record that could not be read still names its endpoint: remove its links.
   for (const auto& id : loaded.unreadable_endpoints) kernel_->remove_links_of(id, nullptr);
+  remove_unrecorded_links(loaded.endpoints, loaded.unreadable_endpoints);
   // Many endpoints re-adopted at once would all renew at once: spread their first packets
   // (10 ms apart, 1 s for 100).
   Duration delay{0};
@@ -131,6 +132,48 @@ Result<void> Driver::load() {
     delay += std::chrono::milliseconds(10);
   }
   return {};
+}
+
+// A DeleteEndpoint removes the record (on the state writer's thread, at once) and the links (on
+// the helper thread, behind the socket closes queued there, each waiting for an RCU grace
+// period): a kill -9 between the two leaves links that no record names, and nothing else would
+// ever remove them; a macvlan child left so keeps its identity's MAC on the parent, and the next
+// CreateEndpoint of that identity would fail. Every other link of ours has a record: CreateEndpoint
+// writes it before it makes the links. So at start, a link named as ours (dh-, dm-, di- and 12
+// hex digits) on the bridge or parent of one of our networks whose id no record has is removed.
+void Driver::remove_unrecorded_links(const std::vector<EndpointRecord>& records,
+                                     const std::vector<std::string>& unreadable) {
+  if (networks_.empty()) return;
+  std::set<std::string> recorded;
+  for (const auto& r : records) recorded.insert(r.endpoint_id.substr(0, 12));
+  for (const auto& id : unreadable) recorded.insert(id.substr(0, 12));
+  std::map<int, const NetworkOptions*> bridges, parents;  // by interface index
+  for (const auto& [id, network] : networks_)
+    if (auto lan = kernel_->query_interface(network.options.lan_interface()))
+      (network.options.mode == NetworkMode::Bridge ? bridges : parents)[lan->index] = &network.options;
+  auto host = kernel_->host_netlink();
+  auto links = host ? (*host)->links() : Result<std::vector<netlink::Link>>(host.error());
+  if (!links) {
+    log::warning("state: listing the host's links to find ones no endpoint record names: " + links.error().message);
+    return;
+  }
+  auto hex12 = [](std::string_view s) {
+    return s.size() == 12 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  };
+  for (const auto& link : *links) {
+    std::string_view name = link.name;
+    if (name.size() != 15 || !hex12(name.substr(3)) || recorded.count(std::string(name.substr(3)))) continue;
+    const NetworkOptions* options = nullptr;
+    if (name.starts_with("dh-")) {
+      if (auto it = bridges.find(link.master); it != bridges.end()) options = it->second;
+    } else if (name.starts_with("dm-") || name.starts_with("di-")) {
+      if (auto it = parents.find(link.link); it != parents.end() && !link.link_elsewhere) options = it->second;
+    }
+    if (!options) continue;
+    log::warning("state: removing " + link.name + " on " + options->lan_text() +
+                 ": no endpoint record names it (left by a kill -9 during its DeleteEndpoint)");
+    kernel_->remove_links_of(std::string(name.substr(3)), options);
+  }
 }
 
 void Driver::adopt(std::shared_ptr<Endpoint> endpoint) {

@@ -98,6 +98,9 @@ class Driver {
     std::string identity;
     std::string lan;
   };
+  // At load: removes the links of ours on a network's bridge or parent that no record names.
+  void remove_unrecorded_links(const std::vector<EndpointRecord>& records,
+                               const std::vector<std::string>& unreadable);
   std::map<std::string, IdentityClaim> creating_;
   // False once the driver is gone. A request's coroutine can outlive it: at shutdown the event
   // loop destroys the frames still suspended (a CreateEndpoint waiting for its lease) after the

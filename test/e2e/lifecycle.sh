@@ -16,11 +16,15 @@ DRIVER="ndlife-$LAB_ID"
 SOCKET=/run/docker/plugins/$DRIVER.sock
 DAEMON_PID=""
 GONE_NS="nd-gone-$LAB_ID"
+# A veth named as one of ours, on the lab bridge, that no record names: what a kill -9 during a
+# DeleteEndpoint leaves (the record goes before the links).
+ORPHAN=$(printf 'f%011x' $((RANDOM * 32768 + RANDOM)))
 
 life_down() {
   e2e_remove_labelled
   [ -n "$DAEMON_PID" ] && lab_stop "$DAEMON_PID"
   ip netns del "$GONE_NS" 2>/dev/null
+  ip link del "dh-$ORPHAN" 2>/dev/null
   e2e_finish
 }
 
@@ -156,11 +160,16 @@ check "gone container: the daemon followed the interface into its namespace" \
   lab_wait 5 bash -c "grep -q 'endpoint ${eid:0:12}: following the leases inside the container as eth0' '$LAB_DIR/daemon.log'"
 stop_daemon 9
 ip netns del "$GONE_NS"
+ip link add "dh-$ORPHAN" type veth peer name "dc-$ORPHAN"
+ip link set "dh-$ORPHAN" master "$LAB_BRIDGE"
 start_daemon
 check "gone container: its lease is released at the next start" \
   lab_wait 10 grep -q "^$gone_addr,[^,]*,[^,]*,0," "$KEA4"
 check "gone container: its links and record are removed" \
   lab_wait 5 bash -c "! ip link show dh-${eid:0:12} >/dev/null 2>&1 && [ ! -e '$STATE/endpoints/$eid.json' ]"
+check "a veth of ours on the bridge that no record names is removed at start, and said so" \
+  lab_wait 5 bash -c "! ip link show dh-$ORPHAN >/dev/null 2>&1 && ! ip link show dc-$ORPHAN >/dev/null 2>&1 &&
+    grep -q 'state: removing dh-$ORPHAN on bridge $LAB_BRIDGE: no endpoint record names it' '$LAB_DIR/daemon.log'"
 
 # --- an interface that can never be followed: reported, not silent ---------------------------
 # As with a dockerd whose namespace mounts do not reach the daemon: the SandboxKey is a plain

@@ -284,6 +284,31 @@ TEST_CASE("driver: requests whose records cannot be saved fail, naming the state
   CHECK_THAT(f.driver->metrics_text(), Catch::Contains("\nnetdhcp_networks 1\n"));
 }
 
+// A kill -9 between a DeleteEndpoint's record removal and its link deletion leaves links no
+// record names: the next start removes those on its networks' bridges, and nothing else (not a
+// recorded endpoint's, not one on another bridge, not a name that only looks like ours).
+TEST_CASE("driver: links of ours that no record names are removed at start", "[driver][state]") {
+  DriverFixture f;
+  f.kernel->add_bridge("br-other");
+  REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
+  REQUIRE(f.create_endpoint("n1").status == 200);  // recorded: 555555555555
+  auto port = [&](const std::string& name, const std::string& bridge) {
+    netlink::Link link;
+    link.index = f.kernel->next_index++;
+    link.name = name;
+    link.kind = "veth";
+    link.master = f.kernel->host_links.at(bridge).index;
+    f.kernel->host_links[name] = link;
+  };
+  port("dh-555555555555", "br-lan");  // the recorded endpoint's
+  port("dh-0123456789ab", "br-lan");  // no record: left by a kill -9
+  port("dh-abcdefabcdef", "br-other");  // not on a bridge of ours
+  port("dh-notanidatall", "br-lan");  // not a name of ours
+  f.driver->save_all();
+  f.start_driver();
+  CHECK(f.kernel->links_removed == std::vector<std::string>{"0123456789ab (bridge)"});
+}
+
 // The first DISCOVER of an endpoint goes in a frame to each server that answered an endpoint on
 // the LAN (one bridge port each, not all of them); the first endpoint on a LAN, and the first
 // of a network made again on it, have none to go by.

@@ -225,3 +225,23 @@ TEST_CASE("driver: leftovers of an unknown network are removed for every mode", 
   REQUIRE(f.driver->load().ok());
   CHECK(f.kernel->links_removed == std::vector<std::string>{kEndpointId + " (any mode)"});
 }
+
+// A macvlan or ipvlan child of one of our networks' parents that no record names (a kill -9
+// during its DeleteEndpoint) is removed at start; a child of another interface is not.
+TEST_CASE("driver: children of ours that no record names are removed at start", "[driver][macvlan][state]") {
+  MacvlanFixture f;
+  f.add_parent("eth2");
+  REQUIRE(f.create_network("mv", {{"parent", "eth1"}}).status == 200);
+  auto child = [&](const std::string& name, const std::string& parent, const char* kind) {
+    netlink::Link link;
+    link.index = f.kernel->next_index++;
+    link.name = name;
+    link.kind = kind;
+    link.link = f.kernel->host_links.at(parent).index;
+    f.kernel->host_links[name] = link;
+  };
+  child("dm-0123456789ab", "eth1", "macvlan");  // no record
+  child("dm-abcdefabcdef", "eth2", "macvlan");  // another interface's
+  f.start_driver();
+  CHECK(f.kernel->links_removed == std::vector<std::string>{"0123456789ab (macvlan)"});
+}
