@@ -198,8 +198,10 @@ std::string describe_failure6(const dhcp6::Client& client, const std::string& in
           std::to_string(c.requests_sent) + " REQUESTs sent)";
       break;
     default:
-      s = "no DHCPv6 ADVERTISE on " + interface + after + " (" + std::to_string(c.solicits_sent) +
-          " SOLICITs sent to ff02::1:2)";
+      // Answered, but refused (a REPLY to a rapid-commit SOLICIT, or an ADVERTISE, with a status
+      // such as NoAddrsAvail: named below): not "no ADVERTISE".
+      s = std::string(c.last_status_message.empty() ? "no DHCPv6 ADVERTISE on " : "no DHCPv6 lease on ") + interface +
+          after + " (" + std::to_string(c.solicits_sent) + " SOLICITs sent to ff02::1:2)";
   }
   if (!c.last_status_message.empty()) s += "; server said: " + c.last_status_message;
   if (c.packets_ignored) s += "; " + std::to_string(c.packets_ignored) + " unrelated replies ignored";

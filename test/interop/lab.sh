@@ -141,8 +141,8 @@ JSON
   lab_wait 10 grep -q "DHCP4_STARTED" "$dir/log" || { lab_log "kea-dhcp4 did not start"; tail "$dir/log" >&2; return 1; }
 }
 
-lab_kea6() {  # valid renew rebind
-  local valid=$1 renew=$2 rebind=$3
+lab_kea6() {  # valid renew rebind [pool]
+  local valid=$1 renew=$2 rebind=$3 pool=${4:-fd00:18::100 - fd00:18::1ff}
   local dir="$LAB_DIR/kea6"
   mkdir -p "$dir"
   [ -f "$dir/log" ] && mv "$dir/log" "$dir/log.$(date +%s%N)"  # "started" must be this instance's
@@ -153,7 +153,7 @@ lab_kea6() {  # valid renew rebind
     "server-id": { "type": "LL", "persist": false },
     "preferred-lifetime": $valid, "valid-lifetime": $valid, "renew-timer": $renew, "rebind-timer": $rebind,
     "subnet6": [ { "subnet": "fd00:18::/64", "id": 1, "interface": "lan0", "rapid-commit": true,
-                   "pools": [ { "pool": "fd00:18::100 - fd00:18::1ff" } ],
+                   "pools": [ { "pool": "$pool" } ],
                    "option-data": [ { "name": "dns-servers", "data": "$LAB_SERVER_IP6" },
                                     { "name": "domain-search", "data": "lab.test" } ] } ],
     "loggers": [ { "name": "kea-dhcp6", "severity": "DEBUG", "debuglevel": 40,

@@ -217,6 +217,24 @@ wait "$holder"
 check "kea v6: four-message exchange, then server gone: renew, rebind, expire" \
   json_true "$OUT/k7" "o['requests_sent'] == 1 and any(r.get('event') == 'expired' for r in rows) and rows[-1]['rebinds_sent'] > 0"
 
+# A pool of one address, taken: Kea answers a rapid-commit SOLICIT with a REPLY whose IA_NA says
+# NoAddrsAvail. The client goes on with its SOLICIT schedule (RT doubling from 1 s: about 3 in
+# 6 s), not a new SOLICIT for each REPLY (RFC 8415 14.1: it was round-trip rate).
+lab_kea6 30 10 20 "fd00:18::100 - fd00:18::100"
+new_client
+lease "$ns" --ipv6 --json --hold 15 > "$OUT/k8a" 2>&1 &
+holder=$!
+lab_wait 5 grep -q '"address"' "$OUT/k8a"
+new_client
+lease "$ns" --ipv6 --rapid-commit --timeout 6 > "$OUT/k8" 2>&1
+status=$?
+solicits=$(grep -o '[0-9]* SOLICITs sent' "$OUT/k8" | awk '{print $1}')
+echo "# pool full: $(tail -1 "$OUT/k8" | cut -c1-200)"
+check "kea v6: pool full with rapid commit: refused, NoAddrsAvail named, the SOLICITs back off (${solicits:-?} in 6 s)" \
+  bash -c "[ $status -eq 1 ] && grep -q 'NoAddrsAvail' '$OUT/k8' && [ '${solicits:-99}' -ge 2 ] && [ '${solicits:-99}' -le 5 ]"
+lab_stop "$holder"
+lab_stop "$LAB_KEA6_PID"
+
 lab_down
 trap - EXIT
 for f in "$OUT"/*.err; do [ -s "$f" ] && { echo "# stderr of $(basename "$f"):"; sed 's/^/#   /' "$f"; }; done 2>/dev/null
