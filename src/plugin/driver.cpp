@@ -103,7 +103,7 @@ Result<void> Driver::load() {
             " endpoint(s) from " + store_.dir());
   // A record that could not be read still names its endpoint: remove its links.
   for (const auto& id : loaded.unreadable_endpoints) kernel_->remove_links_of(id, nullptr);
-  remove_unrecorded_links(loaded.endpoints, loaded.unreadable_endpoints);
+  if (loaded.endpoints_listed) remove_unrecorded_links(loaded.endpoints, loaded.unreadable_endpoints);
   // Many endpoints re-adopted at once would all renew at once: spread their first packets
   // (10 ms apart, 1 s for 100).
   Duration delay{0};
@@ -139,8 +139,14 @@ Result<void> Driver::load() {
 // period): a kill -9 between the two leaves links that no record names, and nothing else would
 // ever remove them; a macvlan child left so keeps its identity's MAC on the parent, and the next
 // CreateEndpoint of that identity would fail. Every other link of ours has a record: CreateEndpoint
-// writes it before it makes the links. So at start, a link named as ours (dh-, dm-, di- and 12
-// hex digits) on the bridge or parent of one of our networks whose id no record has is removed.
+// writes it before it makes the links. So at start, the links left so are removed, on the bridges
+// and parents of our networks only:
+// - a veth `dh-X` (X: 12 hex digits, an endpoint id's start) whose peer is `dc-X` in the host
+//   namespace (Docker moved it back at Leave, or never moved it). docker-net-dhcp names its host
+//   ends `dh-X` too, on a bridge a net-dhcp network may share during a migration: its peer is
+//   `X-dh`, or in a container, and it stays;
+// - a macvlan child `dm-X` or an ipvlan child `di-X` in the host namespace.
+// Not at all when the records could not be listed (StateStore::Loaded::endpoints_listed).
 void Driver::remove_unrecorded_links(const std::vector<EndpointRecord>& records,
                                      const std::vector<std::string>& unreadable) {
   if (networks_.empty()) return;
@@ -157,22 +163,34 @@ void Driver::remove_unrecorded_links(const std::vector<EndpointRecord>& records,
     log::warning("state: listing the host's links to find ones no endpoint record names: " + links.error().message);
     return;
   }
+  std::map<int, std::string> names;
+  for (const auto& link : *links) names[link.index] = link.name;
   auto hex12 = [](std::string_view s) {
     return s.size() == 12 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
   };
   for (const auto& link : *links) {
     std::string_view name = link.name;
-    if (name.size() != 15 || !hex12(name.substr(3)) || recorded.count(std::string(name.substr(3)))) continue;
-    const NetworkOptions* options = nullptr;
+    if (name.size() != 15 || !hex12(name.substr(3))) continue;
+    const std::string id(name.substr(3));
+    if (recorded.count(id)) continue;
+    const NetworkOptions* lan = nullptr;
+    NetworkMode mode = NetworkMode::Bridge;
     if (name.starts_with("dh-")) {
-      if (auto it = bridges.find(link.master); it != bridges.end()) options = it->second;
+      auto bridge = bridges.find(link.master);
+      auto peer = names.find(link.link);
+      bool our_pair = link.kind == "veth" && !link.link_elsewhere && peer != names.end() && peer->second == "dc-" + id;
+      if (bridge != bridges.end() && our_pair) lan = bridge->second;
     } else if (name.starts_with("dm-") || name.starts_with("di-")) {
-      if (auto it = parents.find(link.link); it != parents.end() && !link.link_elsewhere) options = it->second;
+      mode = name.starts_with("dm-") ? NetworkMode::Macvlan : NetworkMode::Ipvlan;
+      auto parent = parents.find(link.link);
+      if (parent != parents.end() && !link.link_elsewhere) lan = parent->second;
     }
-    if (!options) continue;
-    log::warning("state: removing " + link.name + " on " + options->lan_text() +
-                 ": no endpoint record names it (left by a kill -9 during its DeleteEndpoint)");
-    kernel_->remove_links_of(std::string(name.substr(3)), options);
+    if (!lan) continue;
+    NetworkOptions options = *lan;
+    options.mode = mode;  // the link's own kind: a parent may carry networks of both modes
+    log::warning("state: removing " + link.name + " on " + (mode == NetworkMode::Bridge ? "bridge " : "parent ") +
+                 options.lan_interface() + ": no endpoint record names it (left by a kill -9 during its DeleteEndpoint)");
+    kernel_->remove_links_of(id, &options);
   }
 }
 

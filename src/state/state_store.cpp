@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -404,12 +405,23 @@ StateStore::Loaded StateStore::load() const {
   }
   std::string endpoints_dir = dir_ + "/endpoints";
   DIR* dir = ::opendir(endpoints_dir.c_str());
-  if (!dir) return loaded;
+  if (!dir) {
+    loaded.endpoints_listed = false;
+    loaded.problems.push_back("listing " + endpoints_dir + ": " + std::strerror(errno) +
+                              "; no endpoint is re-adopted (make the folder readable and restart net-dhcp)");
+    return loaded;
+  }
   std::vector<std::string> names;
+  errno = 0;
   while (auto* entry = ::readdir(dir)) {
     std::string name = entry->d_name;
     if (name.size() > 5 && name.ends_with(".json")) names.push_back(name);
     else if (name.ends_with(".json.tmp")) ::unlinkat(::dirfd(dir), name.c_str(), 0);  // a write cut short
+    errno = 0;
+  }
+  if (errno != 0) {
+    loaded.endpoints_listed = false;
+    loaded.problems.push_back("listing " + endpoints_dir + ": " + std::strerror(errno) + "; some endpoints may not be re-adopted");
   }
   ::closedir(dir);
   std::sort(names.begin(), names.end());

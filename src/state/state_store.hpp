@@ -129,6 +129,9 @@ class StateStore {
     std::vector<EndpointRecord> endpoints;
     std::vector<std::string> problems;
     std::vector<std::string> unreadable_endpoints;  // ids (from file names) of records set aside
+    // False when the endpoints folder could not be listed (whole): then no one may conclude
+    // that an endpoint has no record.
+    bool endpoints_listed = true;
     IdentityMemory identities;
   };
   Loaded load() const;

@@ -224,7 +224,7 @@ lab_kea6 30 10 20 "fd00:18::100 - fd00:18::100"
 new_client
 lease "$ns" --ipv6 --json --hold 15 > "$OUT/k8a" 2>&1 &
 holder=$!
-lab_wait 5 grep -q '"address"' "$OUT/k8a"
+check "kea v6: pool of one address, taken by a first client" lab_wait 5 grep -q '"address"' "$OUT/k8a"
 new_client
 lease "$ns" --ipv6 --rapid-commit --timeout 6 > "$OUT/k8" 2>&1
 status=$?

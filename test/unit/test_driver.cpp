@@ -285,28 +285,52 @@ TEST_CASE("driver: requests whose records cannot be saved fail, naming the state
 }
 
 // A kill -9 between a DeleteEndpoint's record removal and its link deletion leaves links no
-// record names: the next start removes those on its networks' bridges, and nothing else (not a
-// recorded endpoint's, not one on another bridge, not a name that only looks like ours).
+// record names: the next start removes those on its networks' bridges, a veth whose peer is our
+// container end in the host namespace, and nothing else: not a recorded endpoint's, not one on
+// another bridge, not a name that only looks like ours, not docker-net-dhcp's (it names its host
+// ends dh-<id> too, on a bridge a migration may share: their peer is <id>-dh or in a container).
+// Not at all when the records could not be listed.
 TEST_CASE("driver: links of ours that no record names are removed at start", "[driver][state]") {
   DriverFixture f;
   f.kernel->add_bridge("br-other");
   REQUIRE(f.call("/NetworkDriver.CreateNetwork", DriverFixture::create_network("n1")).status == 200);
   REQUIRE(f.create_endpoint("n1").status == 200);  // recorded: 555555555555
-  auto port = [&](const std::string& name, const std::string& bridge) {
+  auto pair = [&](const std::string& host_end, const std::string& bridge, const std::string& peer, bool elsewhere = false) {
+    netlink::Link p;
+    p.index = f.kernel->next_index++;
+    p.name = peer;
+    p.kind = "veth";
+    if (!elsewhere) f.kernel->host_links[peer] = p;
     netlink::Link link;
     link.index = f.kernel->next_index++;
-    link.name = name;
+    link.name = host_end;
     link.kind = "veth";
     link.master = f.kernel->host_links.at(bridge).index;
-    f.kernel->host_links[name] = link;
+    link.link = p.index;
+    link.link_elsewhere = elsewhere;
+    f.kernel->host_links[host_end] = link;
   };
-  port("dh-555555555555", "br-lan");  // the recorded endpoint's
-  port("dh-0123456789ab", "br-lan");  // no record: left by a kill -9
-  port("dh-abcdefabcdef", "br-other");  // not on a bridge of ours
-  port("dh-notanidatall", "br-lan");  // not a name of ours
+  pair("dh-555555555555", "br-lan", "dc-555555555555");  // the recorded endpoint's
+  pair("dh-0123456789ab", "br-lan", "dc-0123456789ab");  // no record: left by a kill -9
+  pair("dh-abcdefabcdef", "br-other", "dc-abcdefabcdef");  // not on a bridge of ours
+  pair("dh-notanidatall", "br-lan", "dc-notanidatall");  // not a name of ours
+  pair("dh-aaaaaaaaaaaa", "br-lan", "aaaaaaaaaaaa-dh");  // docker-net-dhcp's, before its Join
+  pair("dh-bbbbbbbbbbbb", "br-lan", "eth0", /*elsewhere=*/true);  // docker-net-dhcp's, joined
   f.driver->save_all();
   f.start_driver();
   CHECK(f.kernel->links_removed == std::vector<std::string>{"0123456789ab (bridge)"});
+
+  // The records' folder cannot be listed: nothing is taken for unrecorded.
+  f.kernel->links_removed.clear();
+  f.driver.reset();
+  const std::string endpoints = f.state_dir.path + "/endpoints";
+  REQUIRE(::rename(endpoints.c_str(), (endpoints + ".aside").c_str()) == 0);
+  REQUIRE(::symlink("nowhere", endpoints.c_str()) == 0);
+  f.driver.emplace(f.io.get_executor(), f.state_dir.path, kDefaultDockerTimeout, f.kernel);
+  REQUIRE(f.driver->load().ok());
+  CHECK(f.kernel->links_removed.empty());
+  ::unlink(endpoints.c_str());
+  REQUIRE(::rename((endpoints + ".aside").c_str(), endpoints.c_str()) == 0);
 }
 
 // The first DISCOVER of an endpoint goes in a frame to each server that answered an endpoint on

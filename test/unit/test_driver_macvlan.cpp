@@ -82,7 +82,9 @@ TEST_CASE("driver: a macvlan network and its endpoint", "[driver][macvlan]") {
 // an ipvlan interface refuses), and --mac-address is refused with the reason.
 TEST_CASE("driver: an ipvlan endpoint has the parent's MAC and takes no --mac-address", "[driver][macvlan]") {
   MacvlanFixture f;
-  REQUIRE(f.create_network("iv", {{"mode", "ipvlan"}, {"parent", "eth1"}}).status == 200);
+  auto iv = f.create_network("iv", {{"mode", "ipvlan"}, {"parent", "eth1"}});
+  INFO(iv.body);
+  REQUIRE(iv.status == 200);
   auto endpoint = f.create_endpoint("iv");
   REQUIRE(endpoint.status == 200);
   auto interface = MacvlanFixture::body_of(endpoint).at("Interface").as_object();
@@ -227,11 +229,13 @@ TEST_CASE("driver: leftovers of an unknown network are removed for every mode", 
 }
 
 // A macvlan or ipvlan child of one of our networks' parents that no record names (a kill -9
-// during its DeleteEndpoint) is removed at start; a child of another interface is not.
+// during its DeleteEndpoint) is removed at start, as what it is (a parent may carry a network of
+// each mode: one of them stale, say); a child of another interface is not.
 TEST_CASE("driver: children of ours that no record names are removed at start", "[driver][macvlan][state]") {
   MacvlanFixture f;
   f.add_parent("eth2");
   REQUIRE(f.create_network("mv", {{"parent", "eth1"}}).status == 200);
+  REQUIRE(f.create_network("iv", {{"mode", "ipvlan"}, {"parent", "eth1"}}).status == 200);
   auto child = [&](const std::string& name, const std::string& parent, const char* kind) {
     netlink::Link link;
     link.index = f.kernel->next_index++;
@@ -241,7 +245,9 @@ TEST_CASE("driver: children of ours that no record names are removed at start", 
     f.kernel->host_links[name] = link;
   };
   child("dm-0123456789ab", "eth1", "macvlan");  // no record
+  child("di-0123456789ac", "eth1", "ipvlan");   // no record
   child("dm-abcdefabcdef", "eth2", "macvlan");  // another interface's
   f.start_driver();
-  CHECK(f.kernel->links_removed == std::vector<std::string>{"0123456789ab (macvlan)"});
+  std::sort(f.kernel->links_removed.begin(), f.kernel->links_removed.end());
+  CHECK(f.kernel->links_removed == std::vector<std::string>{"0123456789ab (macvlan)", "0123456789ac (ipvlan)"});
 }

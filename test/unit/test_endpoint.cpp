@@ -654,6 +654,30 @@ TEST_CASE("endpoint: a lease held while the other family's is awaited is in the 
   CHECK(g.kernel->attachment_removes[kContainerEnd] == 1);
 }
 
+// The Created record (the lease in it) cannot be written: CreateEndpoint fails naming it, the
+// lease is released and the links removed, instead of Docker being told of an endpoint a restart
+// would not know.
+TEST_CASE("endpoint: a Created record that cannot be written fails CreateEndpoint, nothing left", "[endpoint][state]") {
+  EndpointFixture f;
+  auto endpoint = f.make();
+  int durable = 0;
+  endpoint->set_persist([&](const EndpointRecord&, const Endpoint::OnDisk& on_disk, std::chrono::milliseconds) {
+    if (!on_disk) return;
+    if (++durable == 1) on_disk(Result<void>{});  // the Creating record
+    else on_disk(Error{"writing /var/lib/net-dhcp/endpoints/x.json.tmp: No space left on device", ENOSPC});
+  });
+  std::optional<Result<void>> result;
+  asio::co_spawn(f.io, create_into(endpoint, result), asio::detached);
+  serve_dhcp4(f.io, *f.kernel);
+  REQUIRE(run_until(f.io, [&] { return result.has_value(); }));
+  REQUIRE_FALSE(result->ok());
+  CHECK_THAT(result->error().message, Catch::Contains("the endpoint's record could not be saved (writing "
+                                                      "/var/lib/net-dhcp/endpoints/x.json.tmp: No space left on device)"));
+  CHECK(durable == 2);
+  CHECK(count_sent(*f.kernel, dhcp4::MessageType::Release) == 1);
+  CHECK(f.kernel->attachment_removes[kContainerEnd] == 1);
+}
+
 // The same for DHCPv6: an IPv6-only endpoint whose SOLICITs the kernel refuses.
 TEST_CASE("endpoint DHCPv6 send errors show in status and metrics", "[endpoint]") {
   EndpointFixture f;
