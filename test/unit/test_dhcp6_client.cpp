@@ -85,6 +85,19 @@ struct Harness {
     client.on_timeout(now);
   }
   void deliver(const Bytes& wire) { client.on_packet(wire, now, v6("fe80::1")); }
+  // After a NoAddrsAvail refusal: reported as Failed, nothing sent at once. Returns how long
+  // until the next SOLICIT, and that SOLICIT.
+  std::pair<double, Transmit> refused_then_next_solicit() {
+    Event e = event();
+    CHECK(e.kind == Event::Kind::Failed);
+    CHECK(e.message.find("NoAddrsAvail") != std::string::npos);
+    CHECK_FALSE(client.pop_transmit());
+    TimePoint refused = now;
+    advance_to_deadline();
+    Transmit solicit = sent();
+    CHECK(parse(solicit.payload)->type == MessageType::Solicit);
+    return {seconds(now - refused), solicit};
+  }
   Lease bind(const Server& server) {
     client.start(now);
     Transmit solicit = sent();
@@ -534,17 +547,10 @@ TEST_CASE("NoAddrsAvail on request", "[dhcp6]") {
     Transmit request = h.sent();
     REQUIRE(parse(request.payload)->type == MessageType::Request);
     h.deliver(empty.reply(request, MessageType::Reply));
-    Event e = h.event();
-    CHECK(e.kind == Event::Kind::Failed);
-    CHECK(e.message.find("NoAddrsAvail") != std::string::npos);
-    CHECK_FALSE(h.client.pop_transmit());  // nothing at once
     h.deliver(server.reply(request, MessageType::Reply));  // a late Reply to that Request: ignored
-    CHECK_FALSE(h.client.pop_event());
-    TimePoint refused = h.now;
-    h.advance_to_deadline();
-    pauses.push_back(seconds(h.now - refused));
-    solicit = h.sent();
-    REQUIRE(parse(solicit.payload)->type == MessageType::Solicit);
+    auto [pause, next] = h.refused_then_next_solicit();
+    pauses.push_back(pause);
+    solicit = next;
   }
   REQUIRE(pauses.size() == 4);
   for (std::size_t i = 0; i < pauses.size(); ++i) CHECK(pauses[i] == Approx(double(1 << i)).margin(0.01));
@@ -557,11 +563,7 @@ TEST_CASE("NoAddrsAvail on request", "[dhcp6]") {
   forgot.ia_status = Status{StatusCode::NoBinding, ""};
   h.deliver(forgot.reply(h.sent(), MessageType::Reply));
   h.deliver(empty.reply(h.sent(), MessageType::Reply));  // the Request after NoBinding, refused
-  CHECK(h.event().kind == Event::Kind::Failed);
-  TimePoint refused = h.now;
-  h.advance_to_deadline();
-  CHECK(seconds(h.now - refused) == Approx(1.0).margin(0.01));
-  CHECK(h.sent_message().type == MessageType::Solicit);
+  CHECK(h.refused_then_next_solicit().first == Approx(1.0).margin(0.01));
 }
 
 // Rapid commit (Kea's "rapid-commit": true) with no address to give: the Reply to the Solicit says
@@ -578,16 +580,10 @@ TEST_CASE("a rapid-commit Solicit refused backs off", "[dhcp6]") {
   std::vector<double> gaps;
   for (int i = 0; i < 5; ++i) {
     h.deliver(empty.reply(solicit, MessageType::Reply, /*rapid=*/true));
-    Event e = h.event();
-    CHECK(e.kind == Event::Kind::Failed);
-    CHECK(e.message.find("NoAddrsAvail") != std::string::npos);
-    CHECK_FALSE(h.client.pop_transmit());
     CHECK(h.client.state() == State::Soliciting);
-    TimePoint before = h.now;
-    h.advance_to_deadline();
-    gaps.push_back(seconds(h.now - before));
-    solicit = h.sent();
-    REQUIRE(parse(solicit.payload)->type == MessageType::Solicit);
+    auto [gap, next] = h.refused_then_next_solicit();
+    gaps.push_back(gap);
+    solicit = next;
   }
   // SOL_TIMEOUT 1 s (RAND > 0 on the first), then doubling: 2, 4, 8, 16 s.
   REQUIRE(gaps.size() == 5);
