@@ -243,8 +243,11 @@ void Client::transmit(TimePoint now) {
 // or went unanswered) is used until its valid lifetime ends, not beyond (RFC 8415 18.2.10.1):
 // the next deadline comes no later than that, and on_timeout drops it then.
 void Client::keep_within_lease() {
-  bool searching = state_ == State::Init || state_ == State::Soliciting || state_ == State::Requesting;
-  if (searching && lease_ && deadline_) deadline_ = std::min(*deadline_, lease_->expires_at());
+  if (holds_lease_while_searching() && deadline_) deadline_ = std::min(*deadline_, lease_->expires_at());
+}
+
+bool Client::holds_lease_while_searching() const {
+  return lease_ && (state_ == State::Init || state_ == State::Soliciting || state_ == State::Requesting);
 }
 
 void Client::start(TimePoint now) {
@@ -517,8 +520,7 @@ void Client::lose_lease(TimePoint now, Event::Kind kind, LossReason reason, std:
 
 void Client::on_timeout(TimePoint now) {
   for (int guard = 0; guard < 16 && deadline_ && *deadline_ <= now; ++guard) {
-    bool searching = state_ == State::Init || state_ == State::Soliciting || state_ == State::Requesting;
-    if (searching && lease_ && now >= lease_->expires_at()) {
+    if (holds_lease_while_searching() && now >= lease_->expires_at()) {
       lose_lease(now, Event::Kind::Expired, LossReason::Expired, "valid lifetime ended before a server confirmed it");
       continue;
     }

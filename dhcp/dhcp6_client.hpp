@@ -146,6 +146,7 @@ class Client {
   void enter_soliciting(TimePoint now);
   void solicit_later(TimePoint now);  // after a refusal: Solicit again after a pause
   void keep_within_lease();           // no deadline past the held lease's valid lifetime
+  bool holds_lease_while_searching() const;  // a lease kept in INIT, SOLICIT or REQUEST (after NoBinding)
   void enter_requesting(TimePoint now);
   void enter_bound(Lease lease);
   void lose_lease(TimePoint now, Event::Kind kind, LossReason reason, std::string message);

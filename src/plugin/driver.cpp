@@ -13,7 +13,9 @@
 #include "src/endpoint/client_identity.hpp"
 #include "src/plugin/docker_options.hpp"
 #include "src/endpoint/kernel.hpp"
+#include "src/endpoint/macvlan_attachment.hpp"
 #include "src/endpoint/parent_link.hpp"
+#include "src/endpoint/veth_attachment.hpp"
 #include "src/support/background.hpp"
 #include "src/support/log.hpp"
 #include "src/support/version.hpp"
@@ -169,19 +171,19 @@ void Driver::remove_unrecorded_links(const std::vector<EndpointRecord>& records,
     return s.size() == 12 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
   };
   for (const auto& link : *links) {
-    std::string_view name = link.name;
-    if (name.size() != 15 || !hex12(name.substr(3))) continue;
-    const std::string id(name.substr(3));
+    if (link.name.size() != 15 || !hex12(std::string_view(link.name).substr(3))) continue;
+    const std::string id = link.name.substr(3);  // the names below take the id's first 12 digits
     if (recorded.count(id)) continue;
     const NetworkOptions* lan = nullptr;
     NetworkMode mode = NetworkMode::Bridge;
-    if (name.starts_with("dh-")) {
+    if (link.name == VethAttachment::host_end_of(id)) {
       auto bridge = bridges.find(link.master);
       auto peer = names.find(link.link);
-      bool our_pair = link.kind == "veth" && !link.link_elsewhere && peer != names.end() && peer->second == "dc-" + id;
+      bool our_pair = link.kind == "veth" && !link.link_elsewhere && peer != names.end() &&
+                      peer->second == VethAttachment::container_end_of(id);
       if (bridge != bridges.end() && our_pair) lan = bridge->second;
-    } else if (name.starts_with("dm-") || name.starts_with("di-")) {
-      mode = name.starts_with("dm-") ? NetworkMode::Macvlan : NetworkMode::Ipvlan;
+    } else if (link.name == ChildAttachment::macvlan_child_of(id) || link.name == ChildAttachment::ipvlan_child_of(id)) {
+      mode = link.name == ChildAttachment::macvlan_child_of(id) ? NetworkMode::Macvlan : NetworkMode::Ipvlan;
       auto parent = parents.find(link.link);
       if (parent != parents.end() && !link.link_elsewhere) lan = parent->second;
     }
